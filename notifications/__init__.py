@@ -1,0 +1,1 @@
+"""Reminders and escalations: policy, working-day calendar, outbox, SMTP delivery, scheduler."""

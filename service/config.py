@@ -1,0 +1,55 @@
+"""One Settings object for the whole deployment, read from DONDOC_* environment variables."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET = "dev-secret-change-me"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DONDOC_", env_file=".env", extra="ignore")
+
+    environment: str = Field("development", description="development | production | test")
+    data_dir: Path = Field(Path("data"), description="Where the SQLite file and uploads live")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL; default is SQLite in data_dir/dondoc.sqlite3"
+    )
+    secret_key: SecretStr = Field(SecretStr(DEV_SECRET), description="Signs cookies and links")
+    timezone: str = "Asia/Ho_Chi_Minh"
+    # The report calendar used where a plan states no dates: "kind=dd/mm" pairs.
+    default_report_calendar: str = Field(
+        "semiannual=10/06,annual=10/11",
+        description="Default report due dates where a plan gives none (kind=dd/mm, comma separated)",
+    )
+    max_upload_mb: int = Field(20, description="Largest plan or evidence file accepted, in MB")
+
+    @model_validator(mode="after")
+    def _refuse_default_secret_in_production(self) -> Settings:
+        if self.environment == "production" and self.secret_key.get_secret_value() == DEV_SECRET:
+            raise ValueError("DONDOC_SECRET_KEY must be set in production")
+        return self
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'dondoc.sqlite3').as_posix()}"
+
+    def report_calendar(self) -> dict[str, str]:
+        """{"semiannual": "10/06", "annual": "10/11"} from `default_report_calendar`."""
+        calendar: dict[str, str] = {}
+        for pair in self.default_report_calendar.split(","):
+            if pair.strip():
+                kind, _, day_month = pair.partition("=")
+                calendar[kind.strip()] = day_month.strip()
+        return calendar
+
+
+@cache
+def get_settings() -> Settings:
+    return Settings()
