@@ -13,9 +13,15 @@ DEFAULT_LOCALE = "vi"
 
 @cache
 def catalogue(locale: str = DEFAULT_LOCALE) -> dict[str, str]:
-    """Flatten `locales/<locale>.toml` into {"section.key": "text"}."""
-    with (LOCALES_DIR / f"{locale}.toml").open("rb") as f:
-        data = tomllib.load(f)
+    """Flatten every `locales/<locale>/*.toml` into {"section.key": "text"}.
+
+    One file per domain keeps edits apart; keys are section-qualified, so files never collide.
+    """
+    data: dict[str, Any] = {}
+    for path in sorted((LOCALES_DIR / locale).glob("*.toml")):
+        with path.open("rb") as f:
+            for section, entries in tomllib.load(f).items():
+                data.setdefault(section, {}).update(entries)
     flat: dict[str, str] = {}
 
     def walk(prefix: str, node: dict[str, Any]) -> None:
