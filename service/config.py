@@ -14,19 +14,31 @@ DEV_SECRET = "dev-secret-change-me"
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DONDOC_", env_file=".env", extra="ignore")
 
-    environment: str = Field("development", description="development | production | test")
-    data_dir: Path = Field(Path("data"), description="Where the SQLite file and uploads live")
-    database_url: str | None = Field(
-        None, description="SQLAlchemy URL; default is SQLite in data_dir/dondoc.sqlite3"
+    environment: str = Field(default="development", description="development | production | test")
+    data_dir: Path = Field(
+        default=Path("data"), description="Where the SQLite file and uploads live"
     )
-    secret_key: SecretStr = Field(SecretStr(DEV_SECRET), description="Signs cookies and links")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default is SQLite in data_dir/dondoc.sqlite3"
+    )
+    database_pool_size: int = Field(
+        default=5, ge=1, description="Connections kept open per process (SQLite and PostgreSQL)"
+    )
+    database_echo: bool = Field(
+        default=False, description="Log every SQL statement (debugging only)"
+    )
+    secret_key: SecretStr = Field(
+        default=SecretStr(DEV_SECRET), description="Signs cookies and links"
+    )
     timezone: str = "Asia/Ho_Chi_Minh"
     # The report calendar used where a plan states no dates: "kind=dd/mm" pairs.
     default_report_calendar: str = Field(
         "semiannual=10/06,annual=10/11",
         description="Default report due dates where a plan gives none (kind=dd/mm, comma separated)",
     )
-    max_upload_mb: int = Field(20, description="Largest plan or evidence file accepted, in MB")
+    max_upload_mb: int = Field(
+        default=20, description="Largest plan or evidence file accepted, in MB"
+    )
 
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> Settings:
