@@ -2,11 +2,108 @@
 
 from __future__ import annotations
 
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
-app = typer.Typer(help="dondoc: theo dõi, đôn đốc thực hiện kế hoạch của UBND.", no_args_is_help=True)
+from service.config import get_settings
+from service.i18n import t
+from service.plans.errors import PlanError
+from service.plans.schemas import PlanExtraction
+
+app = typer.Typer(
+    help="dondoc: theo dõi, đôn đốc thực hiện kế hoạch của UBND.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+SAMPLE_PLAN = Path(__file__).parent / "plans" / "samples" / "thanh-liem-2021.txt"
+
+
+def fail(message: str, code: int = 2) -> None:
+    typer.echo(t("cli.error", message=message), err=True)
+    raise typer.Exit(code)
 
 
 @app.callback()
 def main() -> None:
     """dondoc."""
+
+
+@app.command()
+def parse(
+    file: Annotated[Path | None, typer.Argument(help="Tệp kế hoạch: .txt, .docx hoặc .pdf")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="In kết quả theo hợp đồng JSON")] = False,
+    sample: Annotated[bool, typer.Option("--sample", help="Đọc kế hoạch mẫu kèm theo")] = False,
+) -> None:
+    """Đọc một kế hoạch và in các khối phân công, nhiệm vụ, hạn báo cáo."""
+    from service.plans.parser import parse_file
+
+    path = SAMPLE_PLAN if sample or file is None else file
+    try:
+        result = parse_file(path, calendar=get_settings().report_calendar())
+    except PlanError as error:
+        fail(error.message)
+        return
+    if as_json:
+        json.dump(result.to_json_dict(), sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+    else:
+        typer.echo(summary(result))
+
+
+def summary(result: PlanExtraction) -> str:
+    """The readable form of an extraction, for people at a terminal."""
+    unknown = t("cli.unknown")
+    plan = result.plan
+    years = (
+        f"{plan.start_year}–{plan.end_year}"
+        if plan.start_year and plan.end_year and plan.start_year != plan.end_year
+        else str(plan.start_year or plan.end_year or unknown)
+    )
+    section = result.implementation_section
+    lines = [
+        t("cli.summary_title", title=plan.title or unknown),
+        t("cli.summary_number", number=plan.number or unknown),
+        t("cli.summary_issuer", issuer=plan.issuer or unknown),
+        t("cli.summary_date", date=plan.issued_on.strftime("%d/%m/%Y") if plan.issued_on else unknown),
+        t("cli.summary_years", years=years),
+        t("cli.summary_section", numeral=section.numeral or "", heading=section.heading, line=section.line),
+        t("cli.summary_lead", lead=result.lead_agency or unknown),
+        t("cli.summary_report_to", report_to=result.report_to or unknown),
+        t("cli.summary_assignments", count=len(result.assignments)),
+    ]
+    for assignment in result.assignments:
+        flags = [t("cli.summary_flag_lead")] if assignment.is_lead else []
+        if assignment.is_request:
+            flags.append(t("cli.summary_flag_request"))
+        lines.append(
+            t(
+                "cli.summary_assignment",
+                ordinal=assignment.ordinal,
+                heading=assignment.heading,
+                tasks=len(assignment.tasks),
+                flags=f" ({', '.join(flags)})" if flags else "",
+            )
+        )
+    lines.append(t("cli.summary_deadlines"))
+    for deadline in result.deadlines or []:
+        lines.append(
+            t(
+                "cli.summary_deadline",
+                due_on=deadline.due_on.strftime("%d/%m/%Y"),
+                label=deadline.label,
+                source=t("cli.summary_default_source") if deadline.source == "default" else "",
+            )
+        )
+    if not result.deadlines:
+        lines.append(f"  {t('cli.summary_none')}")
+    lines.append(t("cli.summary_warnings"))
+    lines.extend(f"  - {warning}" for warning in result.warnings)
+    if not result.warnings:
+        lines.append(f"  {t('cli.summary_none')}")
+    return "\n".join(lines)

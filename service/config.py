@@ -31,10 +31,11 @@ class Settings(BaseSettings):
         default=SecretStr(DEV_SECRET), description="Signs cookies and links"
     )
     timezone: str = "Asia/Ho_Chi_Minh"
-    # The report calendar used where a plan states no dates: "kind=dd/mm" pairs.
+    # The report calendar used where a plan names a report but no date: "kind=dd/mm" pairs, and
+    # "kind=dd" (a day of the month) for quarterly and monthly reports.
     default_report_calendar: str = Field(
-        "semiannual=10/06,annual=10/11",
-        description="Default report due dates where a plan gives none (kind=dd/mm, comma separated)",
+        default="semiannual=10/06,annual=10/11,period=10/11,quarterly=20,monthly=25",
+        description="Default report due dates where a plan gives none",
     )
     max_upload_mb: int = Field(
         default=20, description="Largest plan or evidence file accepted, in MB"
