@@ -54,22 +54,32 @@ def _postgres_server_url() -> str:
     return url
 
 
+def _server_engine(url: str) -> Engine:
+    """An engine for CREATE/DROP DATABASE: on the given database, or on the "postgres"
+    maintenance database when the given one does not exist (yet) on a fresh server."""
+    given = parse_database_url(url)
+    for candidate in (given, given.set(database="postgres")):
+        engine = create_engine(candidate, isolation_level="AUTOCOMMIT", pool_size=1)
+        try:
+            with engine.connect():
+                return engine
+        except OperationalError as exc:
+            engine.dispose()
+            error = exc
+    pytest.fail(f"cannot reach the PostgreSQL server in {POSTGRES_URL_ENV}: {error.orig}")
+
+
 @pytest.fixture(scope="session")
 def _create_postgres_database(_postgres_server_url: str) -> Iterator[Callable[[], str]]:
     """Creates throwaway databases on the test server; drops them all when the session ends."""
-    server = create_engine(
-        parse_database_url(_postgres_server_url), isolation_level="AUTOCOMMIT", pool_size=1
-    )
+    server = _server_engine(_postgres_server_url)
     prefix = f"dondoc_test_{secrets.token_hex(4)}"
     created: list[str] = []
 
     def create() -> str:
         name = f"{prefix}_{len(created)}"
-        try:
-            with server.connect() as connection:
-                connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        except OperationalError as exc:
-            pytest.fail(f"cannot create a test database on {POSTGRES_URL_ENV}: {exc.orig}")
+        with server.connect() as connection:
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
         created.append(name)
         url = parse_database_url(_postgres_server_url).set(database=name)
         return url.render_as_string(hide_password=False)
