@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from alembic import command
 from alembic.config import Config
-from fastapi import Depends
+from fastapi import Depends, Request
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
@@ -135,9 +135,14 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
         session.close()
 
 
-def get_session() -> Iterator[Session]:
-    """FastAPI dependency: one transaction per request, committed when the handler returns."""
-    with session_scope() as session:
+def get_session(request: Request) -> Iterator[Session]:
+    """FastAPI dependency: one transaction per request, committed when the handler returns.
+
+    The engine follows the app's own settings (`app.state.settings`), so tests and embedded
+    uses can run several apps on different databases in one process.
+    """
+    settings = getattr(request.app.state, "settings", None)
+    with session_scope(get_engine(settings)) as session:
         yield session
 
 

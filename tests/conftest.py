@@ -16,11 +16,19 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from service.database import SessionFactory, make_engine, parse_database_url, upgrade_database
+from service.config import Settings
+from service.database import (
+    SessionFactory,
+    dispose_engines,
+    make_engine,
+    parse_database_url,
+    upgrade_database,
+)
 from service.models import Base
 
 POSTGRES_URL_ENV = "DONDOC_TEST_DATABASE_URL"
@@ -199,3 +207,22 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if problem:
         terminalreporter.section("PostgreSQL required", red=True)
         terminalreporter.write_line(problem, red=True, bold=True)
+
+
+# --- The HTTP app -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    """Settings for an app on this test's database, with its own data directory."""
+    return Settings(environment="test", database_url=database_url, data_dir=tmp_path / "data")
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    """The whole app over HTTP (in process), on this test's database."""
+    from service.main import create_app
+
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+    dispose_engines()

@@ -1,0 +1,69 @@
+"""Who sees what, as SQL conditions: authorization lives in the queries.
+
+- administrator and leadership: everything (leadership read-only: see `can_write`);
+- lead office: the plans its agency leads, with all their tasks and obligations, plus its own;
+- focal point: its own agency's tasks and obligations, and the plans they belong to.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, false, or_, select, true
+
+from service.models import Plan, ReportDeadline, ReportObligation, Task, User, UserRole
+
+
+def can_write(user: User) -> bool:
+    return user.role != UserRole.LEADERSHIP
+
+
+def sees_everything(user: User) -> bool:
+    return user.role in (UserRole.ADMIN, UserRole.LEADERSHIP)
+
+
+def _led_plan_ids(user: User):  # type: ignore[no-untyped-def]
+    return select(Plan.id).where(Plan.lead_agency_id == user.agency_id)
+
+
+def plan_scope(user: User) -> ColumnElement[bool]:
+    if sees_everything(user):
+        return true()
+    if user.agency_id is None:
+        return false()
+    own = Plan.id.in_(select(Task.plan_id).where(Task.agency_id == user.agency_id)) | Plan.id.in_(
+        select(ReportDeadline.plan_id)
+        .join(ReportObligation, ReportObligation.deadline_id == ReportDeadline.id)
+        .where(ReportObligation.agency_id == user.agency_id)
+    )
+    if user.role == UserRole.LEAD_OFFICE:
+        return or_(Plan.lead_agency_id == user.agency_id, own)
+    return own
+
+
+def task_scope(user: User) -> ColumnElement[bool]:
+    if sees_everything(user):
+        return true()
+    if user.agency_id is None:
+        return false()
+    if user.role == UserRole.LEAD_OFFICE:
+        return or_(Task.agency_id == user.agency_id, Task.plan_id.in_(_led_plan_ids(user)))
+    return Task.agency_id == user.agency_id
+
+
+def obligation_scope(user: User) -> ColumnElement[bool]:
+    if sees_everything(user):
+        return true()
+    if user.agency_id is None:
+        return false()
+    if user.role == UserRole.LEAD_OFFICE:
+        led = select(ReportDeadline.id).where(ReportDeadline.plan_id.in_(_led_plan_ids(user)))
+        return or_(
+            ReportObligation.agency_id == user.agency_id, ReportObligation.deadline_id.in_(led)
+        )
+    return ReportObligation.agency_id == user.agency_id
+
+
+def leads_plan(user: User, plan: Plan) -> bool:
+    """May this user import, review, activate, urge and accept reports for this plan?"""
+    if user.role == UserRole.ADMIN:
+        return True
+    return user.role == UserRole.LEAD_OFFICE and plan.lead_agency_id == user.agency_id
