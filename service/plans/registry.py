@@ -31,8 +31,9 @@ _SPACED = {"-": " - ", "&": " & ", ",": ", "}
 _EDGE = " \t\r\n.,:;!?-()[]{}\"'“”‘’*•+…"
 _EDGE_KEEP_PARENS = _EDGE.replace("()", "")
 # Inside one body's name, "-", ",", "&" and "và" join the same parts ("Tài chính - Kế hoạch" is
-# "Tài chính và Kế hoạch"), so a looser key compares names with all four made equal.
-_LOOSE_RE = re.compile(r", | - | & | và ")
+# "Tài chính và Kế hoạch", "Các phòng ban ngành" is "Các phòng, ban, ngành"), so a looser key
+# compares names without them.
+_JOINERS = frozenset({"-", "&", "và"})
 _TRAILING_PAREN = re.compile(r"\s*\([^()]*\)$")
 _CONNECTORS = frozenset({"và", "với", "cùng", "&", "-"})
 _MAX_PLACE_WORDS = 4
@@ -42,7 +43,7 @@ _TOP_KEYS = {
     "abbreviations",
     "head_nouns",
     "level_words",
-    "area_words",
+    "trailing_words",
     "collective_nouns",
     "not_agency_starts",
 }
@@ -60,7 +61,7 @@ def fold(text: str) -> str:
 
 
 def _loose(key: str) -> str:
-    return _LOOSE_RE.sub("|", key)
+    return " ".join(w for w in key.replace(",", " ").split() if w not in _JOINERS)
 
 
 def _words_re(words: Iterable[str], *, prefix: str = "") -> re.Pattern[str] | None:
@@ -98,7 +99,7 @@ class Registry:
         abbreviations: Mapping[str, str],
         head_nouns: Iterable[str],
         level_words: Iterable[str],
-        area_words: Iterable[str] = (),
+        trailing_words: Iterable[str] = (),
         collective_nouns: Iterable[str] = (),
         not_agency_starts: Iterable[str] = (),
         source: Path | None = None,
@@ -108,7 +109,9 @@ class Registry:
         self._abbreviations = {fold(k): fold(v) for k, v in abbreviations.items()}
         self._abbreviation_re = _words_re(self._abbreviations, prefix=r"(?<!\w)")
         self._level_words = frozenset(fold(w) for w in level_words)
-        self._area_words = tuple(fold(w).split() for w in area_words)
+        self._trailing_words = tuple(
+            sorted({fold(w) for w in trailing_words}, key=len, reverse=True)
+        )
 
         heads = {fold(h) for h in head_nouns}
         collective = "các" in heads
@@ -121,7 +124,9 @@ class Registry:
         self._index: dict[str, Agency] = {}
         for agency in self.agencies:
             for name in (agency.canonical, *agency.aliases):
-                for key in self._keys(fold(name)):
+                # "Các ngành có liên quan" is also "Các ngành": index both, as match() tries both.
+                folded = fold(name)
+                for key in {*self._keys(folded), *self._keys(self._trimmed(folded))}:
                     owner = self._index.setdefault(key, agency)
                     if owner is not agency:
                         raise RegistryError(
@@ -220,7 +225,7 @@ class Registry:
         yield from self._without_place(bare)
 
     def _without_place(self, text: str) -> Iterator[str]:
-        """Shorter forms of `text` without a trailing "huyện", "tỉnh Bình Định", "trên địa bàn"...
+        """Shorter forms of `text` without a trailing "huyện", "tỉnh Bình Định", "có liên quan"...
 
         A place name is only taken as one when it is capitalised, so "Phòng Y tế huyện và Trung tâm
         y tế" keeps its second body and never shrinks to "Phòng Y tế".
@@ -238,22 +243,31 @@ class Registry:
                     continue
                 if place:
                     yield " ".join(words[:end])
-                rest = self._without_area(words[:start])
+                rest = self._without_trailing(words[:start])
                 shorter = " ".join(rest).strip(_EDGE)
                 if shorter:
                     yield shorter
                     yield from self._without_place(shorter)
                 return
-        rest = self._without_area(words)
+        rest = self._without_trailing(words)
         if len(rest) < len(words) and rest:
             yield " ".join(rest).strip(_EDGE)
 
-    def _without_area(self, words: list[str]) -> list[str]:
-        folded = [fold(w) for w in words]
-        for area in self._area_words:
-            if len(area) < len(words) and folded[-len(area) :] == area:
-                return words[: -len(area)]
-        return words
+    def _without_trailing(self, words: list[str]) -> list[str]:
+        """`words` without trailing "trên địa bàn", "có liên quan"... (data: trailing_words)."""
+        key = fold(" ".join(words))
+        dropped = len(key.split()) - len(self._trimmed(key).split())
+        return words[: len(words) - dropped]
+
+    def _trimmed(self, key: str) -> str:
+        """A folded key without its trailing words; never empty."""
+        trimmed = True
+        while trimmed:
+            trimmed = False
+            for phrase in self._trailing_words:
+                if key.endswith(" " + phrase):
+                    key, trimmed = key[: -len(phrase) - 1], True
+        return key
 
     def _where(self) -> str:
         return str(self.source) if self.source is not None else "?"
