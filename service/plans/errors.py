@@ -1,4 +1,4 @@
-"""Errors a plan file can raise on its way to an extraction: a stable code plus a Vietnamese message."""
+"""Errors a plan file can raise on its way to an extraction: a code plus a Vietnamese message."""
 
 from __future__ import annotations
 

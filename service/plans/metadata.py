@@ -22,18 +22,32 @@ _ORG_START = re.compile(
     r"^(?:ỦY|UỶ|UBND|HĐND|SỞ|BAN|BỘ|ỦY BAN|UỶ BAN|MẶT TRẬN|HỘI|ĐOÀN|TỈNH|HUYỆN|XÃ|PHƯỜNG"
     r"|THỊ|THÀNH|QUẬN|PHÒNG|TRUNG TÂM|CHI CỤC|CỤC|TỔNG CỤC|VĂN PHÒNG|ĐẢNG|HỘI ĐỒNG|LIÊN)",
 )
-_LEVEL_WORDS = ("huyện", "tỉnh", "xã", "phường", "thị trấn", "thị xã", "thành phố", "quận", "đặc khu")
+_LEVEL_WORDS = (
+    "huyện",
+    "tỉnh",
+    "xã",
+    "phường",
+    "thị trấn",
+    "thị xã",
+    "thành phố",
+    "quận",
+    "đặc khu",
+)
 _ISSUER_IN_TEXT = re.compile(
     r"(?P<issuer>(?:Ủy|Uỷ)\s+ban\s+nhân\s+dân\s+(?:"
     + "|".join(_LEVEL_WORDS)
     + r")(?:\s+[A-ZĐÂĂÊÔƠƯÁÀẢÃẠ][\w]*)*)\s+(?:ban\s+hành|xây\s+dựng)",
     re.I,
 )
-_YEAR_RANGE = re.compile(r"(?:giai\s+đoạn|từ\s+năm)\s+((?:19|20)\d\d)\s*(?:[-–—]|đến(?:\s+năm)?)\s*((?:19|20)\d\d)", re.I)
+_YEAR_RANGE = re.compile(
+    r"(?:giai\s+đoạn|từ\s+năm)\s+((?:19|20)\d\d)\s*(?:[-–—]|đến(?:\s+năm)?)\s*((?:19|20)\d\d)", re.I
+)
 _TO_YEAR = re.compile(r"(?:đến|tới)\s+năm\s+((?:19|20)\d\d)", re.I)
 _YEAR = re.compile(r"năm\s+((?:19|20)\d\d)", re.I)
 # Dates of the documents a preamble cites: "ngày 23/6/2021", "ngày 18 tháng 02 năm 2022".
-_CITED_DATE_YEAR = re.compile(r"\d{1,2}\s*/\s*\d{1,2}\s*/\s*((?:19|20)\d\d)|tháng\s+\d{1,2}\s+năm\s+((?:19|20)\d\d)")
+_CITED_DATE_YEAR = re.compile(
+    r"\d{1,2}\s*/\s*\d{1,2}\s*/\s*((?:19|20)\d\d)|tháng\s+\d{1,2}\s+năm\s+((?:19|20)\d\d)"
+)
 
 
 def _left_column(raw: str) -> str:
@@ -49,7 +63,7 @@ def _title_case_place(words: list[str]) -> str:
 
 
 def _format_issuer(caps: str) -> str:
-    """"ỦY BAN NHÂN DÂN HUYỆN TUY PHƯỚC" -> "Ủy ban nhân dân huyện Tuy Phước"."""
+    """ "ỦY BAN NHÂN DÂN HUYỆN TUY PHƯỚC" -> "Ủy ban nhân dân huyện Tuy Phước"."""
     text = clean_line(caps).replace("UỶ", "ỦY").replace("Uỷ", "Ủy")
     if not text.isupper():
         return text

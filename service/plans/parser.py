@@ -23,6 +23,7 @@ from service.plans.schemas import (
     SCHEMA_ID,
     Assignment,
     PlanExtraction,
+    Role,
     SectionInfo,
     SourceInfo,
     TaskItem,
@@ -32,11 +33,22 @@ from service.plans.text import Paragraph, paragraphs
 DEFAULT_CALENDAR = {"semiannual": "10/06", "annual": "10/11", "period": "10/11"}
 
 
+def _strip_marks(char: str) -> str:
+    decomposed = unicodedata.normalize("NFD", char)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+# Every Latin letter with marks (Vietnamese lives in U+00C0..U+1EFF) mapped to its bare letter.
+_PLAIN = str.maketrans(
+    {chr(code): _strip_marks(chr(code)).lower() for code in range(0xC0, 0x1F00)}
+    | {"đ": "d", "Đ": "d"}
+)
+_NOT_WORD = re.compile(r"[^\w&]+")
+
+
 def plain(text: str) -> str:
-    """Lower-case ASCII-ish key: no tone marks at all, "đ" as "d", single spaces, no punctuation."""
-    decomposed = unicodedata.normalize("NFD", text.lower().replace("đ", "d"))
-    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(re.sub(r"[^\w&]+", " ", stripped).split())
+    """Lower-case key without tone marks: "đ" as "d", single spaces, no punctuation."""
+    return " ".join(_NOT_WORD.sub(" ", text.lower().translate(_PLAIN)).split())
 
 
 # --- sections ---------------------------------------------------------------------------------
@@ -166,6 +178,11 @@ class Block:
     body: list[Paragraph] = field(default_factory=list)
 
 
+def _text_after_heading(rest: str) -> str:
+    """What follows the heading's colon on the item's own line ("" for "1. Các sở, ngành:")."""
+    return rest.split(":", 1)[1].strip() if ":" in rest else ""
+
+
 def _marker(text: str, level: str) -> re.Match[str] | None:
     pattern = dict(_LEVELS)[level]
     return pattern.match(text)
@@ -206,7 +223,9 @@ class Parser:
         if re.match(r"^(?:các|Các|những)\s", segment):
             return True
         first = segment[:1]
-        if first.isupper() and (self.registry.starts_like_agency(segment) or _ROLE_HEADS.match(segment)):
+        if first.isupper() and (
+            self.registry.starts_like_agency(segment) or _ROLE_HEADS.match(segment)
+        ):
             return True
         return self.registry.match(segment) is not None
 
@@ -269,7 +288,9 @@ class Parser:
                 head = _LETTERED.sub(r"\g<rest>", head, count=1)
                 following = lines[count]
                 if following[:1].isupper() and not self._starts_member(following):
-                    if self.looks_like_agency(head) and not head.rstrip().endswith((",", "-", "và")):
+                    if self.looks_like_agency(head) and not head.rstrip().endswith(
+                        (",", "-", "và")
+                    ):
                         return head.strip(), " ".join(lines[count:]).strip(), False
         verb = _ROLE_VERB.search(first)
         if (
@@ -290,37 +311,34 @@ class Parser:
         head = re.split(r"[:.]\s|:$|\.$", rest, maxsplit=1)[0]
         return self.looks_like_agency(head) and not _GENERAL_CLAUSE.match(head)
 
-    def find_blocks(self, paras: list[Paragraph]) -> list[Block]:
-        best_level, best_score = None, 0
-        for level, _pattern in _LEVELS:
-            items = _items(paras, level)
-            score = sum(1 for _, match in items if self._agency_item(match))
-            if score > best_score:
-                best_level, best_score = level, score
-        if best_level is None:
+    def find_blocks(self, paras: list[Paragraph], levels: tuple[str, ...] = ()) -> list[Block]:
+        """The assignment blocks among `paras`, outermost numbering level first.
+
+        An item that names bodies is a block, and whatever is numbered inside it is its tasks. An
+        item that does not ("1. Trách nhiệm của các cơ quan:", or a collective heading over
+        lettered bodies such as "1. Các sở, ban, ngành:") is looked into for blocks one level down.
+        """
+        remaining = levels or tuple(name for name, _ in _LEVELS)
+        present = [
+            (depth, found)
+            for depth, level in enumerate(remaining)
+            if (found := _items(paras, level))
+        ]
+        if not present:
             return self._bullet_blocks(paras)
-        level_rank = {name: rank for rank, (name, _) in enumerate(_LEVELS)}
-        blocks: list[Block] = []
-        current: Block | None = None
-        for paragraph in paras:
-            match = _marker(paragraph.text, best_level)
-            if match:
-                current = None
-                if self._assignment_heading(match):
-                    current = Block(match["ord"], match["rest"].strip(), paragraph.lines)
-                    blocks.append(current)
-                continue
-            if current is None:
-                continue
-            higher = any(
-                _marker(paragraph.text, other)
-                for other, _ in _LEVELS
-                if level_rank[other] < level_rank[best_level]
-            )
-            if higher:
-                current = None  # a group heading ("2. Các đơn vị khác:") closes the block
-                continue
-            current.body.append(paragraph)
+        depth, items = present[0]
+        deeper = remaining[depth + 1 :]
+        blocks = self.find_blocks(paras[: items[0][0]], deeper) if items[0][0] else []
+        bounds = [index for index, _ in items] + [len(paras)]
+        for (index, match), stop in zip(items, bounds[1:], strict=True):
+            body = paras[index + 1 : stop]
+            inner = self.find_blocks(body, deeper) if deeper else []
+            named = self._agency_item(match)
+            group_heading = len(inner) >= 2 and not _text_after_heading(match["rest"])
+            if inner and (not named or group_heading):
+                blocks.extend(inner)
+            elif named or self._assignment_heading(match):
+                blocks.append(Block(match["ord"], match["rest"].strip(), paras[index].lines, body))
         return blocks
 
     def _assignment_heading(self, match: re.Match[str]) -> bool:
@@ -352,17 +370,24 @@ class Parser:
             texts.append(lead_in)
         for paragraph in body:
             text = paragraph.text
+            bullet = _BULLET.match(text)
             for pattern in (_BULLET, _LETTERED, _SUBNUMBERED, _NUMBERED):
                 match = pattern.match(text)
                 if match:
                     text = match["rest"]
                     break
+            if " | " in text:
+                continue  # a table row: data about the tasks, not a task
+            if not bullet and text.endswith(":") and len(text.split()) <= 6:
+                continue  # a label over the items that follow ("a) Về kinh phí:")
             texts.append(text)
         items = []
         for text in texts:
             clean = " ".join(text.split()).strip()
             if clean and re.search(r"\w", clean):
-                items.append(TaskItem(text=clean, role=task_role(clean), co_agencies=self.co_agencies(clean)))
+                items.append(
+                    TaskItem(text=clean, role=task_role(clean), co_agencies=self.co_agencies(clean))
+                )
         return items
 
     def co_agencies(self, text: str) -> list[str]:
@@ -404,7 +429,7 @@ _STOP_VERB = re.compile(
 )
 
 
-def task_role(text: str) -> str:
+def task_role(text: str) -> Role:
     """chu_tri when the body leads the task, phoi_hop when it supports, else thuc_hien."""
     clause = plain(re.split(r"[;.]", text, maxsplit=1)[0])[:160]
     lead = re.search(r"\b(?:chu tri|thuong truc|dau moi)\b", clause)
@@ -422,13 +447,12 @@ _LEAD_PHRASE = re.compile(
     r"(?:^|là\s+|làm\s+|giữ\s+vai\s+trò\s+)(?:cơ\s+quan|bộ\s+phận|đơn\s+vị)\s+"
     r"(?:thường\s+trực|đầu\s+mối|chủ\s+trì(?:\s+quản\s+lý\s+chương\s+trình|\s+tham\s+mưu)?)"
     r"|chủ\s+trì\s+quản\s+lý\s+chương\s+trình|thường\s+trực\s+(?:của\s+)?ban\s+chỉ\s+đạo"
+    r"|(?:^|\b(?:là|làm)\s+)đầu\s+mối\s+(?:tham\s+mưu|theo\s+dõi|tổng\s+hợp|giúp)"
     r"|\(\s*(?:cơ\s+quan|đơn\s+vị|bộ\s+phận)\s+thường\s+trực\s*\)",
     re.I,
 )
 _REPORT_VIA = re.compile(r"\(\s*qua\s+(?P<name>[^)]+?)\s*\)", re.I)
-_REPORT_TO = re.compile(
-    r"báo\s+cáo(?:[^.;]{0,80}?)\s(?:về|đến|cho|gửi)\s+(?P<name>[^.;()]+)", re.I
-)
+_REPORT_TO = re.compile(r"báo\s+cáo(?:[^.;]{0,80}?)\s(?:về|đến|cho|gửi)\s+(?P<name>[^.;()]+)", re.I)
 _SUPERIOR = re.compile(
     r"^(?:Ủy|Uỷ)\s+ban\s+nhân\s+dân|^UBND|^HĐND|^Hội\s+đồng\s+nhân\s+dân|^Huyện\s+ủy|^Tỉnh\s+ủy"
     r"|^Ban\s+Thường\s+vụ|^Thường\s+trực|^Ban\s+Chỉ\s+đạo|^Sở\s|^Bộ\s|^Chủ\s+tịch",
@@ -449,13 +473,25 @@ def _lead_score(assignment: Assignment, first_text: str) -> int:
     return 0
 
 
+_POST_WORDS = re.compile(r"^(?:phòng|công chức|bộ phận|cán bộ|ban|sở|văn phòng)\s+")
+
+
 def _match_member(name: str, assignments: list[Assignment], registry: Registry) -> str | None:
-    """The member, as written in its block, that names the same body as `name`."""
+    """The member, as written in its block, that names the same body as `name`.
+
+    Plans name a body by its full title in one place and by its field alone in another
+    ("công chức Lao động - Thương binh và Xã hội" / "Lao động - Thương binh và Xã hội").
+    """
     agency = registry.match(name)
     key = fold(name)
+    short = _POST_WORDS.sub("", key)
     for assignment in assignments:
         for member, canonical in zip(assignment.members, assignment.canonical, strict=True):
             if fold(member) == key or (agency and canonical == agency.canonical):
+                return member
+    for assignment in assignments:
+        for member in assignment.members:
+            if _POST_WORDS.sub("", fold(member)) == short:
                 return member
     return None
 
@@ -475,7 +511,9 @@ def _report_recipient(texts: list[str]) -> str | None:
 
 # --- the whole parse ----------------------------------------------------------------------------
 
-_VIETNAMESE_LETTERS = re.compile(r"[ăâđêôơưàáảãạằắẳẵặầấẩẫậèéẻẽẹềếểễệìíỉĩịòóỏõọồốổỗộờớởỡợùúủũụừứửữựỳýỷỹỵ]", re.I)
+_VIETNAMESE_LETTERS = re.compile(
+    r"[ăâđêôơưàáảãạằắẳẵặầấẩẫậèéẻẽẹềếểễệìíỉĩịòóỏõọồốổỗộờớởỡợùúủũụừứửữựỳýỷỹỵ]", re.I
+)
 
 
 def _looks_vietnamese(paras: list[Paragraph]) -> bool:
@@ -550,15 +588,15 @@ def parse_paragraphs(
 
     tail = [p.text for p in paras[section.start :]]
     recipient = _report_recipient(tail)
-    report_to = None
+    report_to: str | None = None
     if recipient:
         report_to = _match_member(recipient, assignments, parser.registry) or recipient
     if lead_agency is None and report_to is not None:
-        member = _match_member(report_to, assignments, parser.registry)
+        lead_member = _match_member(report_to, assignments, parser.registry)
         for assignment in assignments:
-            if member in assignment.members:
+            if lead_member is not None and lead_member in assignment.members:
                 assignment.is_lead = True
-                lead_agency = member
+                lead_agency = lead_member
                 break
     if report_to is None:
         report_to = lead_agency
@@ -603,7 +641,9 @@ def parse_document(
 ) -> PlanExtraction:
     paras = paragraphs(document.lines, document.hard_wrapped)
     source = SourceInfo(filename=filename, sha256=sha256, format=document.format)
-    return parse_paragraphs(document.lines, paras, source=source, registry=registry, calendar=calendar)
+    return parse_paragraphs(
+        document.lines, paras, source=source, registry=registry, calendar=calendar
+    )
 
 
 def parse_bytes(

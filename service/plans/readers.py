@@ -223,6 +223,9 @@ def _nfc(text: str) -> str:
 _P = qn("w:p")
 _T = qn("w:t")
 _TAB = qn("w:tab")
+_TBL = qn("w:tbl")
+_TR = qn("w:tr")
+_TC = qn("w:tc")
 _BREAKS = frozenset({qn("w:br"), qn("w:cr")})
 _NO_BREAK_HYPHEN = qn("w:noBreakHyphen")
 # Deleted revisions, text boxes (their own paragraphs) and compatibility fallbacks (duplicates).
@@ -242,11 +245,17 @@ def _read_docx(data: bytes) -> RawDocument:
     try:
         document = docx.Document(io.BytesIO(data))
         numbering = _Numbering(document.part.numbering_part.element, document.styles.element)
-        lines = []
-        for paragraph in _paragraphs(document.element.body):
+
+        def render(paragraph: Any) -> str:
             text = _paragraph_text(paragraph)
             label = numbering.label(paragraph)
-            line = f"{label} {text}" if label and text else label or text
+            return f"{label} {text}" if label and text else label or text
+
+        lines = []
+        for row in _rows(document.element.body):
+            # A table row is one line, its cells joined by " | "; a paragraph is one line.
+            cells = [" ".join(filter(None, (render(p).strip() for p in cell))) for cell in row]
+            line = " | ".join(cells) if len(cells) > 1 else cells[0]
             lines.append(_nfc(_CONTROL.sub("", line)))
     except Exception as exc:
         raise PlanError("read.bad_docx") from exc
@@ -255,9 +264,24 @@ def _read_docx(data: bytes) -> RawDocument:
     return RawDocument(format="docx", lines=lines, hard_wrapped=False)
 
 
+def _rows(element: Any) -> Iterator[list[list[Any]]]:
+    """The body in document order as lines of cells of paragraphs: a paragraph is a line of one
+    cell; a table row is a line of its cells. Nested tables are flattened into their cell."""
+    for child in element:
+        if child.tag == _P:
+            yield [[child]]
+        elif child.tag == _TBL:
+            for row in child.iter(_TR):
+                if row.getparent() is not child:
+                    continue
+                yield [list(_paragraphs(cell)) for cell in row if cell.tag == _TC]
+        elif child.tag not in _SKIPPED:
+            yield from _rows(child)
+
+
 def _paragraphs(element: Any) -> Iterator[Any]:
-    """Paragraphs in document order, descending into tables (row by row, cell by cell) and
-    content controls but not into a paragraph's own text boxes."""
+    """Paragraphs in document order, descending into nested elements but not into a paragraph's
+    own text boxes."""
     for child in element:
         if child.tag == _P:
             yield child

@@ -11,9 +11,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from typing import Literal
 
 from service.i18n import t
-from service.plans.schemas import Deadline, ReportingEntry
+from service.plans.schemas import Deadline, ReportingEntry, ReportKind
 
 # A sentence only counts when it is about reports and about a period or a date.
 _REPORT_WORD = re.compile(r"báo\s*cáo", re.I)
@@ -24,12 +25,18 @@ _REGIME_HINT = re.compile(
 )
 
 # Kind mentions, most specific first; each is tried at every position and the earliest wins.
-_KINDS: list[tuple[str, re.Pattern[str]]] = [
+_KINDS: list[tuple[ReportKind, re.Pattern[str]]] = [
     ("semiannual", re.compile(r"\b(?:0?6|sáu)\s+tháng(?:\s+đầu\s+năm|\s+cuối\s+năm)?", re.I)),
     ("other", re.compile(r"\b(?:0?9|chín)\s+tháng(?:\s+đầu\s+năm)?", re.I)),
-    ("quarterly", re.compile(r"(?:hằng|hàng|mỗi|định\s+kỳ|theo)\s+quý|\bquý\b(?!\s+[IV1-4]\b)", re.I)),
+    (
+        "quarterly",
+        re.compile(r"(?:hằng|hàng|mỗi|định\s+kỳ|theo)\s+quý|\bquý\b(?!\s+[IV1-4]\b)", re.I),
+    ),
     ("monthly", re.compile(r"(?:hằng|hàng|mỗi)\s+tháng|định\s+kỳ\s+tháng|báo\s+cáo\s+tháng", re.I)),
-    ("period", re.compile(r"(?:báo\s+cáo|tổng\s+kết|sơ\s+kết)\s+(?:\w+\s+){0,3}?giai\s+đoạn", re.I)),
+    (
+        "period",
+        re.compile(r"(?:báo\s+cáo|tổng\s+kết|sơ\s+kết)\s+(?:\w+\s+){0,3}?giai\s+đoạn", re.I),
+    ),
     (
         "annual",
         re.compile(
@@ -45,7 +52,8 @@ _KINDS: list[tuple[str, re.Pattern[str]]] = [
 # and day-only forms for monthly and quarterly reports: "trước ngày 25 hằng tháng".
 _DATE = re.compile(
     r"(?:trước|chậm\s+nhất(?:\s+là)?|không\s+quá|hạn)\s+(?:ngày\s+)?"
-    r"(?P<day>[0-3]?\d)\s*(?:/\s*|-\s*|\s+tháng\s+)(?P<month>[01]?\d)\b(?!\s*/\s*\d{3})"
+    r"(?P<day>[0-3]?\d)\s*(?:/\s*|-\s*|\s+tháng\s+)(?P<month>[01]?\d)\b"
+    r"(?:\s*/\s*(?:19|20)\d\d|\s+năm\s+(?:19|20)\d\d)?"
     r"|(?:trước|chậm\s+nhất(?:\s+là)?)\s+ngày\s+(?P<dayonly>[0-3]?\d)\b(?!\s*(?:/|tháng\s+\d))"
     # what may qualify the date; swallowed so that "tháng cuối quý" is not read as another kind
     r"(?:\s+(?:của\s+)?(?:hằng|hàng|mỗi)\s+(?:tháng|quý)"
@@ -65,8 +73,8 @@ class RegimeItem:
     following: bool = False  # due in the month after the period ("tháng đầu quý sau")
 
 
-def _kind_mentions(text: str, dates: list[re.Match[str]]) -> list[tuple[int, int, str]]:
-    mentions: list[tuple[int, int, str]] = []
+def _kind_mentions(text: str, dates: list[re.Match[str]]) -> list[tuple[int, int, ReportKind]]:
+    mentions: list[tuple[int, int, ReportKind]] = []
     taken: list[tuple[int, int]] = [d.span() for d in dates]
     for kind, pattern in _KINDS:
         for match in pattern.finditer(text):
@@ -92,12 +100,20 @@ def regime_items(text: str) -> list[RegimeItem]:
         return []
     dates = list(_DATE.finditer(text))
     mentions = _kind_mentions(text, dates)
+    # "trước ngày 25 hằng tháng" with no kind before it: the qualifier names the kind.
+    implied_kinds: dict[str, ReportKind] = {"tháng": "monthly", "quý": "quarterly"}
+    for date_match in dates:
+        implied = re.search(r"(?:hằng|hàng|mỗi)\s+(tháng|quý)", date_match.group(0), re.I)
+        kind = implied_kinds[implied.group(1).lower()] if implied else None
+        if kind and not any(k == kind for _, _, k in mentions):
+            mentions.append((date_match.start(), date_match.start(), kind))
+    mentions.sort()
     if not mentions:
         return []
     items: list[RegimeItem] = []
     for index, (start, end, kind) in enumerate(mentions):
         limit = mentions[index + 1][0] if index + 1 < len(mentions) else len(text)
-        found = next((d for d in dates if end <= d.start() < limit), None)
+        found: re.Match[str] | None = next((d for d in dates if end <= d.start() < limit), None)
         due: str | None = None
         day: int | None = None
         text_end = end
@@ -132,7 +148,7 @@ def _sentence_around(text: str, position: int) -> str:
 
 
 def find_reporting(paragraph_texts: list[str]) -> list[RegimeItem]:
-    """Every distinct entry across the paragraphs, a dated entry replacing an undated one of its kind."""
+    """Every distinct entry across the paragraphs; a dated entry replaces an undated one."""
     chosen: dict[str, list[RegimeItem]] = {}
     for text in paragraph_texts:
         for item in regime_items(text):
@@ -182,10 +198,8 @@ def deadlines(
     warnings: list[str] = []
     if start_year is None and end_year is None:
         return [], [t("warn.no_years")]
-    first = start_year if start_year is not None else end_year
-    last = end_year if end_year is not None else start_year
-    assert first is not None and last is not None
-    first, last = min(first, last), max(first, last)
+    years = [year for year in (start_year, end_year) if year is not None]
+    first, last = min(years), max(years)
     calendar_text = ", ".join(f"{k} {v}" for k, v in calendar.items())
 
     periodic = [i for i in items if i.entry.kind != "adhoc"]
@@ -202,17 +216,19 @@ def deadlines(
     for item in periodic:
         kind = item.entry.kind
         stated = item.entry.due_day_month is not None or item.day is not None
-        source = "plan" if stated else "default"
+        source: Literal["plan", "default"] = "plan" if stated else "default"
         default = calendar.get(kind)
         if kind in ("semiannual", "annual", "period", "other"):
             day_month = item.entry.due_day_month or default
             if day_month is None or "/" not in day_month:
                 continue
             day, month = _parse_day_month(day_month)
-            years = [last] if kind == "period" else range(first, last + 1)
+            years = [last] if kind == "period" else list(range(first, last + 1))
             for year in years:
                 label = _label(kind, year=year, first=first, last=last)
-                result.append(Deadline(kind=kind, label=label, due_on=_on(year, day, month), source=source))
+                result.append(
+                    Deadline(kind=kind, label=label, due_on=_on(year, day, month), source=source)
+                )
         elif kind in ("quarterly", "monthly"):
             day_value = item.day or (int(default) if default and default.isdigit() else None)
             if day_value is None:
@@ -221,7 +237,9 @@ def deadlines(
             for year in range(first, last + 1):
                 for month in months:
                     label = _label(kind, year=year, month=month, first=first, last=last)
-                    due_year, due_month = (year + month // 12, month % 12 + 1) if item.following else (year, month)
+                    due_year, due_month = (
+                        (year + month // 12, month % 12 + 1) if item.following else (year, month)
+                    )
                     due = _on(due_year, day_value, due_month)
                     result.append(Deadline(kind=kind, label=label, due_on=due, source=source))
     if not_before is not None:

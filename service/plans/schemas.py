@@ -1,4 +1,4 @@
-"""The extraction contract (plan-extraction/1): what the parser returns and `dondoc parse --json` prints."""
+"""The extraction contract (plan-extraction/1): what the parser returns and `parse --json` shows."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-SCHEMA_ID = "plan-extraction/1"
+SCHEMA_ID: Literal["plan-extraction/1"] = "plan-extraction/1"
 
 Role = Literal["chu_tri", "phoi_hop", "thuc_hien"]
 ReportKind = Literal["monthly", "quarterly", "semiannual", "annual", "period", "adhoc", "other"]

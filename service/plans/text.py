@@ -25,18 +25,18 @@ _ITEM_START = re.compile(
     re.VERBOSE,
 )
 _TERMINAL = tuple(".;:!?…")
+# The closing formula and recipients always start a paragraph of their own.
+_CLOSING_START = re.compile(r"^(?:Trên\s+đây\s+là|Nơi\s+nhận\b)", re.I)
 _FOOTNOTE_LINE = re.compile(r"^\(?\d{1,3}\)?$|^[¹²³⁴⁵⁶⁷⁸⁹⁰]+$")
-_PAGE_NUMBER_LINE = re.compile(r"^(?:[-–]\s*)?(?:trang\s+)?\d{1,3}(?:\s*[-–])?(?:\s*/\s*\d{1,3})?$", re.I)
+_PAGE_NUMBER_LINE = re.compile(
+    r"^(?:[-–]\s*)?(?:trang\s+)?\d{1,3}(?:\s*[-–])?(?:\s*/\s*\d{1,3})?$", re.I
+)
 # A footnote marker glued to a word: "nghèo(1)" or "nghèo¹" (a real "(1)" follows a space).
 _INLINE_FOOTNOTE = re.compile(r"(?<=[^\W\d_])(?:\(\d{1,2}\)|[¹²³⁴⁵⁶⁷⁸⁹⁰]+)")
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
 # Letters lost by some PDF fonts ("l nh vực" for "lĩnh vực"); only whole, unambiguous words.
-_LOST_LETTERS = {
-    re.compile(r"\bl nh\b"): "lĩnh",
-    re.compile(r"\bngh a\b"): "nghĩa",
-    re.compile(r"\bk thuật\b"): "kỹ thuật",
-    re.compile(r"\bk năng\b"): "kỹ năng",
-}
+_LOST_LETTERS = {"l nh": "lĩnh", "ngh a": "nghĩa", "k thuật": "kỹ thuật", "k năng": "kỹ năng"}
+_LOST_LETTERS_RE = re.compile(r"\b(?:" + "|".join(_LOST_LETTERS) + r")\b")
 
 
 @dataclass
@@ -69,8 +69,7 @@ def _starts_lower(line: str) -> bool:
 
 
 def _is_caps(line: str) -> bool:
-    letters = [c for c in line if c.isalpha()]
-    return len(letters) >= 4 and all(c.isupper() for c in letters)
+    return len(line) >= 4 and line.isupper()
 
 
 def _ends_sentence(line: str) -> bool:
@@ -78,13 +77,13 @@ def _ends_sentence(line: str) -> bool:
 
 
 def _detect_layout(lines: list[str]) -> tuple[bool, bool, int]:
-    """(hard_wrapped, blank_lines_are_noise, wrap_width) guessed from the text itself."""
-    content = [i for i, raw in enumerate(lines) if raw.strip() and raw != "\f"]
+    """(hard_wrapped, blank_lines_are_noise, wrap_width) guessed from the cleaned lines."""
+    content = [i for i, line in enumerate(lines) if line]
     if not content:
         return False, False, 0
-    followed_by_blank = sum(1 for i in content if i + 1 < len(lines) and not lines[i + 1].strip())
+    followed_by_blank = sum(1 for i in content if i + 1 < len(lines) and not lines[i + 1])
     blank_noise = followed_by_blank >= 0.6 * len(content)
-    cleaned = [clean_line(lines[i]) for i in content]
+    cleaned = [lines[i] for i in content]
     wraps = sum(
         1
         for a, b in zip(cleaned, cleaned[1:], strict=False)
@@ -104,9 +103,7 @@ def _join(left: str, right: str) -> str:
 
 
 def repair_lost_letters(text: str) -> str:
-    for pattern, replacement in _LOST_LETTERS.items():
-        text = pattern.sub(replacement, text)
-    return text
+    return _LOST_LETTERS_RE.sub(lambda m: _LOST_LETTERS[m.group(0)], text)
 
 
 def paragraphs(raw_lines: list[str], hard_wrapped: bool | None = None) -> list[Paragraph]:
@@ -115,7 +112,9 @@ def paragraphs(raw_lines: list[str], hard_wrapped: bool | None = None) -> list[P
     `hard_wrapped` says whether line ends are layout (PDF) rather than paragraph ends (DOCX);
     None means guess it from the text.
     """
-    guessed_wrapped, blank_noise, width = _detect_layout(raw_lines)
+    # Page breaks vanish: the text on either side may belong to one paragraph.
+    numbered = [(n, clean_line(raw)) for n, raw in enumerate(raw_lines, start=1) if raw != "\f"]
+    guessed_wrapped, blank_noise, width = _detect_layout([line for _, line in numbered])
     wrapped = guessed_wrapped if hard_wrapped is None else hard_wrapped
     # Unless the reader knows lines are paragraphs (DOCX), a line that starts in lower case after
     # one that does not end a sentence continues it, whatever the layout.
@@ -127,10 +126,7 @@ def paragraphs(raw_lines: list[str], hard_wrapped: bool | None = None) -> list[P
     previous = ""
     gap = False  # a meaningful blank line since the previous content line
     blanks = 0  # blank lines in a row; two of them separate paragraphs even in double-spaced text
-    for number, raw in enumerate(raw_lines, start=1):
-        if raw == "\f":
-            continue  # page break: the text on either side may belong to one paragraph
-        line = clean_line(raw)
+    for number, line in numbered:
         if not line:
             blanks += 1
             gap = gap or not blank_noise or blanks >= 2
@@ -138,13 +134,19 @@ def paragraphs(raw_lines: list[str], hard_wrapped: bool | None = None) -> list[P
         blanks = 0
         if _is_noise(line) and not (current and previous.endswith(("số", "ngày", "năm"))):
             continue
-        continues = _starts_lower(line) and not _ends_sentence(previous) and may_continue
+        # A clause after ";" or ":" in lower case is the same paragraph; after "." it is not.
+        continues = (
+            _starts_lower(line) and not previous.endswith((".", "!", "?", "…")) and may_continue
+        )
+        # A full line runs on into the next; after a full stop only a really full one does.
+        full = len(previous) >= (0.9 * width if _ends_sentence(previous) else full_width)
         starts_new = (
             current is None
             or gap
             or is_item_start(line)
-            or (_is_caps(previous) and not _is_caps(line))
-            or not (continues or (wrapped and len(previous) >= full_width))
+            or _CLOSING_START.match(line) is not None
+            or _is_caps(previous) != _is_caps(line)  # a heading in capitals is its own paragraph
+            or not (continues or (wrapped and full))
         )
         if starts_new or current is None:
             current = Paragraph(text=line, line=number, lines=[line])

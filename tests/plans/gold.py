@@ -59,7 +59,9 @@ def compare(result: PlanExtraction, gold: dict[str, Any]) -> Score:
     score = Score()
     diff = score.differences
     if gold.get("section_numeral") != result.implementation_section.numeral:
-        diff.append(f"numeral {result.implementation_section.numeral!r} != {gold['section_numeral']!r}")
+        diff.append(
+            f"numeral {result.implementation_section.numeral!r} != {gold['section_numeral']!r}"
+        )
 
     found = [name_key(m) for a in result.assignments for m in a.members]
     expected = [name_key(m) for a in gold["agencies"] for m in a["members"]]

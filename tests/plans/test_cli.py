@@ -58,7 +58,11 @@ def _zip_renamed(path: Path) -> None:
         ("empty.txt", lambda p: p.write_bytes(b""), "rỗng"),
         ("garbage.txt", lambda p: p.write_bytes(bytes(range(256)) * 40), "nhị phân"),
         ("fake.docx", _zip_renamed, "DOCX"),
-        ("english.txt", lambda p: p.write_text("PLAN\nI. PURPOSE\nReduce poverty.\n"), "tiếng Việt"),
+        (
+            "english.txt",
+            lambda p: p.write_text("PLAN\nI. PURPOSE\nReduce poverty.\n"),
+            "tiếng Việt",
+        ),
         (
             "decision.txt",
             lambda p: p.write_text("QUYẾT ĐỊNH\nĐiều 1. Phê duyệt danh sách hộ nghèo năm 2024.\n"),

@@ -258,13 +258,10 @@ def test_docx_renders_word_numbering_and_bullets_in_document_order() -> None:
         "- Là cơ quan thường trực, chủ trì, phối hợp với các ngành tổ chức triển khai kế hoạch.",
         # A soft line break inside the paragraph becomes a space: one paragraph, one line.
         "- Định kỳ tổng hợp kết quả thực hiện, báo cáo Ủy ban nhân dân huyện.",
-        # The table, row by row.
-        "Báo cáo",
-        "Thời hạn",
-        "Báo cáo 6 tháng",
-        "Trước ngày 10/6",
-        "Báo cáo năm",
-        "Trước ngày 10/11",
+        # The table: a line per row, its cells joined by " | ".
+        "Báo cáo | Thời hạn",
+        "Báo cáo 6 tháng | Trước ngày 10/6",
+        "Báo cáo năm | Trước ngày 10/11",
         "2. Phòng Tài chính - Kế hoạch:",
         "a) Về kinh phí:",
         "- Tham mưu bố trí kinh phí thực hiện Chương trình giảm nghèo.",

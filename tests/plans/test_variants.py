@@ -164,7 +164,8 @@ def test_request_to_mass_organisations_and_collective_bodies() -> None:
 """
     )
     first, second = result.assignments
-    assert first.is_request and not second.is_request
+    assert first.is_request
+    assert not second.is_request
     assert first.members == ["Ủy ban Mặt trận Tổ quốc Việt Nam xã", "các đoàn thể"]
     assert second.members == ["Các thôn"]
 
@@ -242,7 +243,12 @@ Các đơn vị báo cáo hằng quý, trước ngày 20 tháng cuối quý; bá
 """
     )
     quarterly = [d.due_on for d in result.deadlines if d.kind == "quarterly"]
-    assert quarterly == [date(2025, 3, 20), date(2025, 6, 20), date(2025, 9, 20), date(2025, 12, 20)]
+    assert quarterly == [
+        date(2025, 3, 20),
+        date(2025, 6, 20),
+        date(2025, 9, 20),
+        date(2025, 12, 20),
+    ]
     assert [d.due_on for d in result.deadlines if d.kind == "annual"] == [date(2025, 12, 5)]
     assert all(d.source == "plan" for d in result.deadlines)
 
@@ -278,7 +284,9 @@ def test_period_plan_recurs_every_year_with_a_period_report() -> None:
     annual = [d.due_on.year for d in result.deadlines if d.kind == "annual"]
     assert annual == [2021, 2022, 2023, 2024, 2025]
     period = [d for d in result.deadlines if d.kind == "period"]
-    assert [(d.due_on, d.label) for d in period] == [(date(2025, 11, 10), "Báo cáo giai đoạn 2021-2025")]
+    assert [(d.due_on, d.label) for d in period] == [
+        (date(2025, 11, 10), "Báo cáo giai đoạn 2021-2025")
+    ]
 
 
 def test_report_to_is_the_body_reports_go_through() -> None:
@@ -299,8 +307,16 @@ def test_report_to_is_the_body_reports_go_through() -> None:
     ("text", "code"),
     [
         (HEADER + "III. NHIỆM VỤ\n1. Tuyên truyền.\n" + CLOSING, "parse.no_section"),
-        ("PLAN\nI. PURPOSE\nThe district will reduce poverty.\nII. ORGANISATION\n", "parse.not_vietnamese"),
-        (HEADER + "III. TỔ CHỨC THỰC HIỆN\nCác đơn vị triển khai thực hiện nghiêm túc.\n" + CLOSING, "parse.no_assignments"),
+        (
+            "PLAN\nI. PURPOSE\nThe district will reduce poverty.\nII. ORGANISATION\n",
+            "parse.not_vietnamese",
+        ),
+        (
+            HEADER
+            + "III. TỔ CHỨC THỰC HIỆN\nCác đơn vị triển khai thực hiện nghiêm túc.\n"
+            + CLOSING,
+            "parse.no_assignments",
+        ),
     ],
 )
 def test_documents_that_are_not_trackable_plans(text: str, code: str) -> None:
