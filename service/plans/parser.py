@@ -31,6 +31,9 @@ from service.plans.schemas import (
 from service.plans.text import Paragraph, paragraphs
 
 DEFAULT_CALENDAR = {"semiannual": "10/06", "annual": "10/11", "period": "10/11"}
+# The longest plan text read: real plans run to tens of thousands of characters; anything past
+# this is not a plan, and parsing it would only keep the user waiting.
+MAX_TEXT_CHARS = 2_000_000
 
 
 def _strip_marks(char: str) -> str:
@@ -639,6 +642,8 @@ def parse_document(
     registry: Registry | None = None,
     calendar: dict[str, str] | None = None,
 ) -> PlanExtraction:
+    if sum(len(line) for line in document.lines) > MAX_TEXT_CHARS:
+        raise PlanError("parse.too_long", limit=f"{MAX_TEXT_CHARS:,}".replace(",", "."))
     paras = paragraphs(document.lines, document.hard_wrapped)
     source = SourceInfo(filename=filename, sha256=sha256, format=document.format)
     return parse_paragraphs(

@@ -63,6 +63,7 @@ def _zip_renamed(path: Path) -> None:
             lambda p: p.write_text("PLAN\nI. PURPOSE\nReduce poverty.\n"),
             "tiếng Việt",
         ),
+        ("huge.txt", lambda p: p.write_text("Phòng Y tế: khám bệnh.\n" * 100_000), "quá dài"),
         (
             "decision.txt",
             lambda p: p.write_text("QUYẾT ĐỊNH\nĐiều 1. Phê duyệt danh sách hộ nghèo năm 2024.\n"),
