@@ -1,0 +1,108 @@
+"""What the agencies API reads and writes."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+
+from service.models import AgencyKind, AgencyLevel
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+
+
+def _email(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = value.strip().lower()
+    if not _EMAIL.match(value):
+        raise ValueError("not an e-mail address")
+    return value
+
+
+# Long enough for any body's name; short enough that its folded key fits the 255-char column.
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+ShortName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Email = Annotated[str | None, AfterValidator(_email)]
+
+
+class AgencyRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    short_name: str | None
+    level: AgencyLevel
+    kind: AgencyKind
+    parent_id: int | None
+    is_group: bool
+    head_email: str | None
+    is_active: bool
+    # Every spelling that resolves to this agency, the name itself included.
+    aliases: list[str]
+    # For a group: the agencies it fans out to.
+    member_ids: list[int]
+
+
+class AgencyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name
+    short_name: ShortName | None = None
+    level: AgencyLevel
+    kind: AgencyKind
+    parent_id: int | None = None
+    is_group: bool = False
+    head_email: Email = Field(default=None, max_length=320)
+    aliases: list[Name] = Field(default_factory=list, max_length=100)
+
+
+class AgencyUpdate(BaseModel):
+    """Only the fields sent are changed. `aliases` replaces the list (the name always stays)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name | None = None
+    short_name: ShortName | None = None
+    level: AgencyLevel | None = None
+    kind: AgencyKind | None = None
+    parent_id: int | None = None
+    is_group: bool | None = None
+    head_email: Email = Field(default=None, max_length=320)
+    is_active: bool | None = None
+    aliases: list[Name] | None = Field(default=None, max_length=100)
+
+    @model_validator(mode="after")
+    def _no_null_for_required(self) -> AgencyUpdate:
+        for field in ("name", "level", "kind", "is_group", "is_active", "aliases"):
+            if field in self.model_fields_set and getattr(self, field) is None:
+                raise ValueError(f"{field} cannot be null")
+        return self
+
+
+class MembersUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    member_ids: list[int] = Field(max_length=5000)
+
+
+class MemberAdd(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    member_id: int
+
+
+class SyncResult(BaseModel):
+    created: int = 0
+    updated: int = 0
+    aliases_added: int = 0
+    # Registry spellings not added because another agency already owns them in the database.
+    conflicts: list[str] = Field(default_factory=list)
