@@ -31,6 +31,9 @@ class Settings(BaseSettings):
         default=SecretStr(DEV_SECRET), description="Signs cookies and links"
     )
     timezone: str = "Asia/Ho_Chi_Minh"
+    due_soon_days: int = Field(
+        default=3, ge=0, le=60, description="A task due within this many days is 'sắp đến hạn'"
+    )
     # The report calendar used where a plan names a report but no date: "kind=dd/mm" pairs, and
     # "kind=dd" (a day of the month) for quarterly and monthly reports.
     default_report_calendar: str = Field(
