@@ -1,5 +1,326 @@
-"""HTTP routes of the tasks domain, under /api."""
+"""HTTP routes of tasks and periodic reports, under /api.
 
-from fastapi import APIRouter
+Status updates and report submissions carry evidence files, so they accept either JSON (no
+files) or a multipart form (the same fields, plus files under any field name).
+"""
 
-router = APIRouter(tags=["tasks"])
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, Generic, TypeVar
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, ValidationError
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from service.auth.dependencies import CurrentUser
+from service.clock import ClockDep
+from service.config import Settings
+from service.database import SessionDep
+from service.errors import AppError
+from service.evidence import MAX_FILES, IncomingFile
+from service.pagination import Page, PageDep
+from service.tasks import service as task_service
+from service.tasks.schemas import (
+    ObligationDetail,
+    ObligationFilters,
+    ObligationRead,
+    ReportAccept,
+    ReportReturn,
+    ReportSubmit,
+    StatusUpdateCreate,
+    StatusUpdateRead,
+    TaskFilters,
+    TaskRead,
+    TaskUpdated,
+)
+
+router = APIRouter()
+
+Model = TypeVar("Model", bound=BaseModel)
+
+_MB = 1024 * 1024
+
+
+def app_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(app_settings)]
+
+
+@dataclass
+class Submission(Generic[Model]):
+    data: Model
+    files: list[IncomingFile]
+
+
+def json_or_form(model: type[Model]) -> Callable[[Request], AsyncIterator[Submission[Model]]]:
+    """A dependency reading `model` from a JSON body or from a multipart form with files.
+
+    Uploaded files are spooled to temporary files by the form parser and closed when the
+    request ends; nothing reaches the evidence store before the service has checked it.
+    """
+
+    async def read(request: Request) -> AsyncIterator[Submission[Model]]:
+        settings = app_settings(request)
+        # Refuse an obviously oversized body before spooling any of it.
+        length = request.headers.get("content-length", "")
+        if length.isdigit() and int(length) > (MAX_FILES * settings.max_upload_mb + 1) * _MB:
+            raise AppError(
+                "evidence.request_too_large",
+                status=413,
+                files=MAX_FILES,
+                limit_mb=settings.max_upload_mb,
+            )
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
+            try:
+                # One file more than allowed, so the service can say how many are allowed.
+                form = await request.form(max_files=MAX_FILES + 1, max_fields=50)
+            except StarletteHTTPException:
+                raise AppError("evidence.bad_form", status=400, files=MAX_FILES) from None
+            try:
+                fields: dict[str, Any] = {}
+                files: list[IncomingFile] = []
+                for name, value in form.multi_items():
+                    if isinstance(value, UploadFile):
+                        files.append(IncomingFile(filename=value.filename, stream=value.file))
+                    elif value != "":
+                        fields[name] = value
+                yield Submission(data=_validated(model, fields), files=files)
+            finally:
+                await form.close()
+        elif content_type in ("application/json", ""):
+            body = await request.body()
+            try:
+                data = model.model_validate_json(body or b"{}")
+            except ValidationError as error:
+                raise _invalid(error) from None
+            yield Submission(data=data, files=[])
+        else:
+            raise AppError("request.unsupported_media_type", status=415)
+
+    return read
+
+
+def _validated(model: type[Model], fields: dict[str, Any]) -> Model:
+    try:
+        return model.model_validate(fields)
+    except ValidationError as error:
+        raise _invalid(error) from None
+
+
+def _invalid(error: ValidationError) -> RequestValidationError:
+    return RequestValidationError(
+        [{**e, "loc": ("body", *e["loc"])} for e in error.errors(include_url=False)]
+    )
+
+
+def _body_doc(model: type[BaseModel]) -> dict[str, Any]:
+    """OpenAPI for a JSON-or-multipart body (FastAPI cannot infer it from a dependency)."""
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    schema.pop("$defs", None)
+    form = {
+        **schema,
+        "properties": {
+            **schema["properties"],
+            "files": {"type": "array", "items": {"type": "string", "format": "binary"}},
+        },
+    }
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": schema},
+                "multipart/form-data": {"schema": form},
+            },
+        }
+    }
+
+
+StatusUpdateBody = Annotated[
+    Submission[StatusUpdateCreate], Depends(json_or_form(StatusUpdateCreate))
+]
+ReportSubmitBody = Annotated[Submission[ReportSubmit], Depends(json_or_form(ReportSubmit))]
+
+
+# --- Tasks --------------------------------------------------------------------------------------
+
+
+@router.get("/tasks", tags=["tasks"])
+def list_tasks(
+    session: SessionDep,
+    user: CurrentUser,
+    page: PageDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    filters: Annotated[TaskFilters, Query()],
+) -> Page[TaskRead]:
+    """Tasks the caller may see; `mine=true` is a focal point's own list."""
+    return task_service.list_tasks(
+        session, user=user, filters=filters, page=page, clock=clock, settings=settings
+    )
+
+
+@router.get("/tasks/{task_id}", tags=["tasks"])
+def get_task(
+    task_id: int, session: SessionDep, user: CurrentUser, clock: ClockDep, settings: SettingsDep
+) -> TaskRead:
+    return task_service.get_task(
+        session, user=user, task_id=task_id, clock=clock, settings=settings
+    )
+
+
+@router.post(
+    "/tasks/{task_id}/updates",
+    tags=["tasks"],
+    status_code=201,
+    openapi_extra=_body_doc(StatusUpdateCreate),
+)
+def update_task(
+    task_id: int,
+    body: StatusUpdateBody,
+    session: SessionDep,
+    user: CurrentUser,
+    clock: ClockDep,
+    settings: SettingsDep,
+) -> TaskUpdated:
+    """Report a task's state and progress, with a narrative and evidence files."""
+    return task_service.update_status(
+        session,
+        user=user,
+        task_id=task_id,
+        data=body.data,
+        files=body.files,
+        clock=clock,
+        settings=settings,
+    )
+
+
+@router.get("/tasks/{task_id}/updates", tags=["tasks"])
+def list_task_updates(
+    task_id: int,
+    session: SessionDep,
+    user: CurrentUser,
+    page: PageDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+) -> Page[StatusUpdateRead]:
+    """A task's history, newest first."""
+    return task_service.list_updates(
+        session, user=user, task_id=task_id, page=page, clock=clock, settings=settings
+    )
+
+
+# --- Report obligations -------------------------------------------------------------------------
+
+
+@router.get("/obligations", tags=["reports"])
+def list_obligations(
+    session: SessionDep,
+    user: CurrentUser,
+    page: PageDep,
+    clock: ClockDep,
+    filters: Annotated[ObligationFilters, Query()],
+) -> Page[ObligationRead]:
+    """Periodic reports the caller may see, soonest due first."""
+    return task_service.list_obligations(
+        session, user=user, filters=filters, page=page, clock=clock
+    )
+
+
+@router.get("/obligations/{obligation_id}", tags=["reports"])
+def get_obligation(
+    obligation_id: int,
+    session: SessionDep,
+    user: CurrentUser,
+    clock: ClockDep,
+    settings: SettingsDep,
+) -> ObligationDetail:
+    return task_service.get_obligation(
+        session, user=user, obligation_id=obligation_id, clock=clock, settings=settings
+    )
+
+
+@router.post(
+    "/obligations/{obligation_id}/submit",
+    tags=["reports"],
+    openapi_extra=_body_doc(ReportSubmit),
+)
+def submit_report(
+    obligation_id: int,
+    body: ReportSubmitBody,
+    session: SessionDep,
+    user: CurrentUser,
+    clock: ClockDep,
+    settings: SettingsDep,
+) -> ObligationDetail:
+    """Send the agency's report for a deadline, with evidence files."""
+    return task_service.submit_report(
+        session,
+        user=user,
+        obligation_id=obligation_id,
+        data=body.data,
+        files=body.files,
+        clock=clock,
+        settings=settings,
+    )
+
+
+@router.post("/obligations/{obligation_id}/accept", tags=["reports"])
+def accept_report(
+    obligation_id: int,
+    data: ReportAccept,
+    session: SessionDep,
+    user: CurrentUser,
+    clock: ClockDep,
+    settings: SettingsDep,
+) -> ObligationDetail:
+    return task_service.accept_report(
+        session, user=user, obligation_id=obligation_id, data=data, clock=clock, settings=settings
+    )
+
+
+@router.post("/obligations/{obligation_id}/return", tags=["reports"])
+def return_report(
+    obligation_id: int,
+    data: ReportReturn,
+    session: SessionDep,
+    user: CurrentUser,
+    clock: ClockDep,
+    settings: SettingsDep,
+) -> ObligationDetail:
+    """Send a report back to its agency with a comment (required)."""
+    return task_service.return_report(
+        session, user=user, obligation_id=obligation_id, data=data, clock=clock, settings=settings
+    )
+
+
+# --- Evidence files -----------------------------------------------------------------------------
+
+
+@router.get(
+    "/attachments/{attachment_id}",
+    tags=["reports"],
+    response_class=FileResponse,
+    responses={200: {"content": {"application/octet-stream": {}}}},
+)
+def download_attachment(
+    attachment_id: int, session: SessionDep, user: CurrentUser, settings: SettingsDep
+) -> FileResponse:
+    """An evidence file, as a download under the name it was uploaded with."""
+    attachment, path = task_service.get_attachment(
+        session, user=user, attachment_id=attachment_id, settings=settings
+    )
+    return FileResponse(
+        path,
+        media_type=attachment.content_type,
+        filename=attachment.original_filename,
+        headers={"X-Content-Type-Options": "nosniff"},
+    )
