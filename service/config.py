@@ -43,12 +43,36 @@ class Settings(BaseSettings):
     max_upload_mb: int = Field(
         default=20, description="Largest plan or evidence file accepted, in MB"
     )
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="The address people open the service at; sign-in links start with it",
+    )
+    login_link_minutes: int = Field(
+        default=30, ge=1, le=24 * 60, description="How long an e-mailed sign-in link works"
+    )
+    session_hours: int = Field(
+        default=12, ge=1, le=24 * 30, description="How long a browser session lasts after sign-in"
+    )
+    cookie_secure: bool = Field(
+        default=False,
+        description="Send the session cookie over HTTPS only (always on in production)",
+    )
+    auth_rate_limit_attempts: int = Field(
+        default=10, ge=1, description="Sign-in attempts allowed per e-mail and address per window"
+    )
+    auth_rate_limit_minutes: int = Field(
+        default=15, ge=1, description="The window of `auth_rate_limit_attempts`, in minutes"
+    )
 
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> Settings:
         if self.environment == "production" and self.secret_key.get_secret_value() == DEV_SECRET:
             raise ValueError("DONDOC_SECRET_KEY must be set in production")
         return self
+
+    @property
+    def session_cookie_secure(self) -> bool:
+        return self.cookie_secure or self.environment == "production"
 
     @property
     def effective_database_url(self) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from service import __version__
+from service.auth.middleware import SecurityHeadersMiddleware
 from service.config import Settings, get_settings
 from service.errors import install_error_handlers
 
@@ -20,8 +21,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
+    app.add_middleware(SecurityHeadersMiddleware, https=settings.session_cookie_secure)
 
     from service.agencies.router import router as agencies_router
+    from service.auth.router import link_router
     from service.auth.router import router as auth_router
     from service.plans.router import router as plans_router
     from service.tasks.router import router as tasks_router
@@ -29,6 +32,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     for router in (auth_router, users_router, agencies_router, plans_router, tasks_router):
         app.include_router(router, prefix="/api")
+    app.include_router(link_router)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

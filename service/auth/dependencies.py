@@ -8,16 +8,40 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
 from sqlalchemy import select
 
+from service.auth.service import user_from_session_cookie
+from service.auth.sessions import SESSION_COOKIE
 from service.auth.tokens import hash_token
+from service.clock import ClockDep
+from service.config import Settings, get_settings
 from service.database import SessionDep
 from service.errors import AppError
 from service.models import ApiToken, User, UserRole, utcnow
 
-SESSION_COOKIE = "dondoc_session"
+__all__ = [
+    "SESSION_COOKIE",
+    "AdminUser",
+    "CurrentUser",
+    "LeadUser",
+    "WriterUser",
+    "current_user",
+    "require_roles",
+]
+
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def app_settings(request: Request) -> Settings:
+    """The settings of the app serving this request (tests run apps with their own)."""
+    settings = getattr(request.app.state, "settings", None)
+    return settings if isinstance(settings, Settings) else get_settings()
+
+
+SettingsDep = Annotated[Settings, Depends(app_settings)]
 
 
 def _user_from_api_token(session: SessionDep, token: str) -> User | None:
@@ -33,16 +57,40 @@ def _user_from_api_token(session: SessionDep, token: str) -> User | None:
     return user
 
 
-def current_user(request: Request, session: SessionDep) -> User:
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def _check_same_origin(request: Request, settings: Settings) -> None:
+    """Refuse a cookie-signed write sent from another site's page.
+
+    SameSite=Lax already keeps the cookie off cross-site POSTs; this also covers sibling
+    subdomains, which count as the same site. A request without an Origin header (not sent by a
+    browser page) is let through: it cannot carry the victim's cookie by accident.
+    """
+    origin = request.headers.get("origin")
+    if origin is None or request.method in _SAFE_METHODS:
+        return
+    allowed = {_origin(settings.public_url), _origin(str(request.base_url))}
+    if origin.lower() not in allowed:
+        raise AppError("auth.bad_origin", status=403)
+
+
+def current_user(
+    request: Request, session: SessionDep, settings: SettingsDep, clock: ClockDep
+) -> User:
     user: User | None = None
     authorization = request.headers.get("authorization", "")
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() == "bearer" and token:
         user = _user_from_api_token(session, token.strip())
     elif SESSION_COOKIE in request.cookies:
-        from service.auth.service import user_from_session_cookie
-
-        user = user_from_session_cookie(session, request.cookies[SESSION_COOKIE])
+        user = user_from_session_cookie(
+            session, request.cookies[SESSION_COOKIE], settings=settings, now=clock()
+        )
+        if user is not None:
+            _check_same_origin(request, settings)
     if user is None or not user.is_active:
         raise AppError("auth.required", status=401)
     return user

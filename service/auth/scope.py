@@ -62,6 +62,29 @@ def obligation_scope(user: User) -> ColumnElement[bool]:
     return ReportObligation.agency_id == user.agency_id
 
 
+def focal_point_scope(user: User) -> ColumnElement[bool]:
+    """Whose focal points (as a condition on `User.agency_id`) this user may look up.
+
+    The lead office sees the focal points of every agency with a task or a report in a plan it
+    leads, to follow up with them; a focal point sees its own agency's colleagues.
+    """
+    if sees_everything(user):
+        return true()
+    if user.agency_id is None:
+        return false()
+    own = User.agency_id == user.agency_id
+    if user.role != UserRole.LEAD_OFFICE:
+        return own
+    led = _led_plan_ids(user)
+    with_tasks = select(Task.agency_id).where(Task.plan_id.in_(led))
+    with_reports = (
+        select(ReportObligation.agency_id)
+        .join(ReportDeadline, ReportDeadline.id == ReportObligation.deadline_id)
+        .where(ReportDeadline.plan_id.in_(led))
+    )
+    return or_(own, User.agency_id.in_(with_tasks), User.agency_id.in_(with_reports))
+
+
 def leads_plan(user: User, plan: Plan) -> bool:
     """May this user import, review, activate, urge and accept reports for this plan?"""
     if user.role == UserRole.ADMIN:
