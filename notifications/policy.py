@@ -20,11 +20,14 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date
-from typing import Any
+from datetime import date, time
+from typing import TYPE_CHECKING, Any
 
 from notifications.calendar import WorkingCalendar
 from service.i18n import t
+
+if TYPE_CHECKING:
+    from service.config import Settings
 
 # A missed last step is still worth sending this many working days late, and no later.
 CATCH_UP_DAYS = 5
@@ -294,3 +297,33 @@ def format_ladder(ladder: Iterable[Rung]) -> str:
         f"{rung.after}={'+'.join(sorted(rung.audiences))}{'!' if rung.immediate else ''}"
         for rung in ladder
     )
+
+
+# --- The deployment's policy, from Settings ----------------------------------------------------
+
+
+def policy_from_settings(settings: Settings) -> ReminderPolicy:
+    return ReminderPolicy(
+        before=parse_days(settings.reminder_days),
+        on_the_day=settings.reminder_on_the_day,
+        ladder=parse_ladder(settings.escalation_ladder),
+        repeat_every=settings.reminder_repeat_every,
+        max_repeats=settings.reminder_max_repeats,
+    )
+
+
+def parse_time_of_day(text: str) -> time:
+    """ "07:30" -> 07:30."""
+    hours, sep, minutes = text.strip().partition(":")
+    if sep and hours.isdigit() and minutes.isdigit() and len(minutes) == 2:
+        if int(hours) < 24 and int(minutes) < 60:
+            return time(int(hours), int(minutes))
+    raise PolicyError("notify.bad_time_of_day", value=text)
+
+
+def check_settings(settings: Settings) -> None:
+    """Refuse, at start-up, settings the scheduler could not use."""
+    policy_from_settings(settings)
+    parse_time_of_day(settings.digest_time)
+    if settings.smtp_tls and settings.smtp_starttls:
+        raise PolicyError("notify.tls_and_starttls")

@@ -12,6 +12,8 @@ from service.models.extra_holiday import ExtraHoliday
 from service.models.login_token import LoginToken
 from service.models.notification import Notification, NotificationStatus
 from service.models.plan import Plan, PlanStatus, SourceFormat
+from service.models.reminder_event import ReminderEvent, ReminderEventState
+from service.models.reminder_policy import PlanReminderPolicy
 from service.models.report_deadline import DeadlineSource, ReportDeadline
 from service.models.report_obligation import ObligationStatus, ReportObligation
 from service.models.status_update import StatusUpdate
@@ -36,7 +38,10 @@ __all__ = [
     "NotificationStatus",
     "ObligationStatus",
     "Plan",
+    "PlanReminderPolicy",
     "PlanStatus",
+    "ReminderEvent",
+    "ReminderEventState",
     "ReportDeadline",
     "ReportObligation",
     "SourceFormat",
