@@ -115,3 +115,105 @@ def summary(result: PlanExtraction) -> str:
     if not result.warnings:
         lines.append(f"  {t('cli.summary_none')}")
     return "\n".join(lines)
+
+
+# --- serve, db upgrade, users create, tokens create ---------------------------------------------
+
+db_app = typer.Typer(help="Cơ sở dữ liệu.", no_args_is_help=True)
+users_app = typer.Typer(help="Tài khoản người dùng.", no_args_is_help=True)
+tokens_app = typer.Typer(help="Mã API cho chương trình tích hợp.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+app.add_typer(tokens_app, name="tokens")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Địa chỉ lắng nghe")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Cổng")] = 8000,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Nạp kế hoạch mẫu và tài khoản mẫu để dùng thử")
+    ] = False,
+) -> None:
+    """Chạy dịch vụ (cơ sở dữ liệu được nâng cấp trước khi chạy)."""
+    import uvicorn
+
+    from service.auth import commands
+
+    try:
+        if demo and get_settings().environment == "production":
+            raise commands.CommandError(t("auth_cli.demo_in_production"))
+        commands.upgrade()
+        if demo:
+            typer.echo(commands.load_demo(get_settings()))
+    except commands.CommandError as error:
+        fail(error.message, code=error.exit_code)
+    typer.echo(t("auth_cli.listening", url=f"http://{host}:{port}"))
+    uvicorn.run("service.main:create_app", factory=True, host=host, port=port)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Đưa cơ sở dữ liệu lên cấu trúc mới nhất (tạo mới nếu chưa có)."""
+    from service.auth import commands
+
+    try:
+        commands.upgrade()
+    except commands.CommandError as error:
+        fail(error.message, code=error.exit_code)
+    typer.echo(t("auth_cli.upgraded"))
+
+
+@users_app.command("create")
+def users_create(
+    email: Annotated[str, typer.Argument(help="E-mail đăng nhập")],
+    role: Annotated[str, typer.Option(help="admin | lead_office | focal_point | leadership")],
+    agency: Annotated[
+        str | None, typer.Option(help="Tên hoặc mã số cơ quan (đầu mối, thường trực: bắt buộc)")
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="Họ và tên")] = None,
+    phone: Annotated[str | None, typer.Option(help="Số điện thoại")] = None,
+    password: Annotated[
+        bool, typer.Option("--password", help="Đặt mật khẩu (được hỏi, không hiện khi gõ)")
+    ] = False,
+) -> None:
+    """Tạo tài khoản. Không có --password: người dùng đăng nhập bằng liên kết gửi qua e-mail."""
+    from service.auth import commands
+
+    secret = None
+    if password:
+        secret = typer.prompt(
+            t("auth_cli.password_prompt"),
+            hide_input=True,
+            confirmation_prompt=t("auth_cli.password_again"),
+        )
+    try:
+        typer.echo(
+            commands.create_user(
+                email=email,
+                role=role,
+                agency=agency,
+                full_name=name,
+                phone=phone,
+                password=secret,
+            )
+        )
+    except commands.CommandError as error:
+        fail(error.message, code=error.exit_code)
+
+
+@tokens_app.command("create")
+def tokens_create(
+    email: Annotated[str, typer.Argument(help="E-mail của tài khoản dùng mã")],
+    name: Annotated[str, typer.Option(help="Tên gợi nhớ của mã, ví dụ tên chương trình")],
+) -> None:
+    """Tạo mã API và in ra một lần duy nhất (không xem lại được)."""
+    from service.auth import commands
+
+    try:
+        token = commands.create_token(email=email, name=name)
+    except commands.CommandError as error:
+        fail(error.message, code=error.exit_code)
+        return
+    typer.echo(t("auth_cli.token_shown_once"), err=True)
+    typer.echo(token)
