@@ -9,10 +9,10 @@ import re
 import unicodedata
 from datetime import date, datetime
 
-from service.clock import to_local
+from service.clock import local_date, to_local
 from service.i18n import t
 from service.models import TaskRole, TaskState
-from service.reports.schemas import Submission
+from service.reports.schemas import ConsolidatedReport, Submission
 from service.tasks.timeliness import Timeliness
 
 # "Ủy ban nhân dân huyện Thanh Liêm": the level word before the place's name.
@@ -34,6 +34,11 @@ _SKIPPED_WORDS = {"và", "-", "–", "&"}
 
 def day(value: date | None) -> str:
     return value.strftime("%d/%m/%Y") if value else ""
+
+
+def local_day(value: datetime | None) -> date | None:
+    """The calendar day in Vietnam of an aware timestamp."""
+    return local_date(value) if value else None
 
 
 def moment(value: datetime | None) -> str:
@@ -104,3 +109,38 @@ def number_suffix(name: str | None, short_name: str | None) -> str:
         if word.lower() not in _SKIPPED_WORDS and word[0].isalpha()
     ]
     return unicodedata.normalize("NFC", "".join(letters))
+
+
+def subject(report: ConsolidatedReport) -> str:
+    """ "Kết quả thực hiện Kế hoạch số 45/KH-UBND ngày 15/03/2021 của Ủy ban nhân dân huyện
+    Thanh Liêm về triển khai ..." with whatever of that the plan has."""
+    plan = report.plan
+    text = (
+        t("consolidated_doc.subject_number", number=plan.number)
+        if plan.number
+        else t("consolidated_doc.subject_no_number")
+    )
+    if plan.issued_on:
+        text = t("consolidated_doc.subject_dated", subject=text, issued_on=day(plan.issued_on))
+    if plan.issuer:
+        text = t("consolidated_doc.subject_issuer", subject=text, issuer=plan.issuer)
+    if plan.title:
+        text = t("consolidated_doc.subject_about", subject=text, title=_lower_first(plan.title))
+    return text
+
+
+def title_lines(report: ConsolidatedReport) -> list[str]:
+    """ "BÁO CÁO", the subject, "(6 tháng đầu năm 2021)": the title as Decree 30 sets it."""
+    return [
+        t("consolidated_doc.doc_kind"),
+        subject(report),
+        t("consolidated_doc.title_period", period=report.period),
+    ]
+
+
+def _lower_first(title: str) -> str:
+    """ "Triển khai ..." -> "triển khai ..."; an acronym ("UBND ...") stays as it is."""
+    title = title.strip()
+    if len(title) > 1 and title[0].isupper() and title[1].islower():
+        return title[0].lower() + title[1:]
+    return title

@@ -16,6 +16,7 @@ Rules:
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -46,6 +47,7 @@ from service.reports.schemas import (
 from service.tasks.timeliness import Timeliness
 
 _SENT = (ObligationStatus.SUBMITTED, ObligationStatus.ACCEPTED)
+_COUNTED = (Submission.ON_TIME, Submission.LATE)
 _LABEL_PREFIX = re.compile(r"^\s*báo\s+cáo\s+", re.IGNORECASE)
 
 
@@ -54,6 +56,39 @@ class RenderedReport:
     content: bytes
     media_type: str
     filename: str
+
+
+def export(
+    session: Session,
+    *,
+    user: User | None,
+    plan_id: int,
+    deadline_id: int | None,
+    report_format: ReportFormat,
+    clock: Clock,
+    settings: Settings,
+) -> RenderedReport:
+    """The report as a file. `user` None is the operator at the server (the CLI): no scope."""
+    report = build_report(
+        session,
+        user=user,
+        plan_id=plan_id,
+        deadline_id=deadline_id,
+        clock=clock,
+        settings=settings,
+    )
+    return render(report, report_format)
+
+
+def render(report: ConsolidatedReport, report_format: ReportFormat) -> RenderedReport:
+    # Each renderer is imported when first used: it pulls in its own library (python-docx,
+    # openpyxl, Jinja2), which a CSV download should not pay for.
+    renderer = importlib.import_module(f"service.reports.{report_format.value}")
+    content: bytes = renderer.render(report)
+    media_type: str = renderer.MEDIA_TYPE
+    return RenderedReport(
+        content=content, media_type=media_type, filename=filename(report, report_format)
+    )
 
 
 def filename(report: ConsolidatedReport, report_format: ReportFormat) -> str:
@@ -217,16 +252,16 @@ def _agency(
     done = sum(1 for task in tasks if task.state == TaskState.HOAN_THANH)
     final = [row for row in history if _is_final(row, today=today)]
     on_time = sum(1 for row in final if _submission(row, today=today) == Submission.ON_TIME)
+    submission = (
+        _submission(obligation, today=today) if obligation is not None else Submission.NOT_REQUIRED
+    )
     return AgencyReport(
         id=agency_id,
         name=name,
-        submission=(
-            _submission(obligation, today=today)
-            if obligation is not None
-            else Submission.NOT_REQUIRED
-        ),
+        submission=submission,
         obligation_status=obligation.status if obligation is not None else None,
-        submitted_at=obligation.submitted_at if obligation is not None else None,
+        # A returned report's first sending does not count: no date.
+        submitted_at=obligation.submitted_at if submission in _COUNTED else None,
         narrative=obligation.narrative if obligation is not None else None,
         review_comment=obligation.review_comment if obligation is not None else None,
         tasks=tasks,
