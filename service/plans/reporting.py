@@ -111,9 +111,10 @@ def regime_items(text: str) -> list[RegimeItem]:
     if not mentions:
         return []
     items: list[RegimeItem] = []
+    assigned = _assign_dates(mentions, dates, len(text))
     for index, (start, end, kind) in enumerate(mentions):
         limit = mentions[index + 1][0] if index + 1 < len(mentions) else len(text)
-        found: re.Match[str] | None = next((d for d in dates if end <= d.start() < limit), None)
+        found = assigned[index]
         due: str | None = None
         day: int | None = None
         text_end = end
@@ -137,6 +138,32 @@ def regime_items(text: str) -> list[RegimeItem]:
         entry = ReportingEntry(kind=kind, due_day_month=due, text=snippet)
         items.append(RegimeItem(entry, day, following and kind in ("monthly", "quarterly")))
     return items
+
+
+def _assign_dates(
+    mentions: list[tuple[int, int, ReportKind]], dates: list[re.Match[str]], length: int
+) -> list[re.Match[str] | None]:
+    """The date each kind mention is due by.
+
+    Usually a date follows its kind ("06 tháng (trước ngày 10/6), năm (trước ngày 15/11)"); a
+    list of kinds followed by as many dates pairs them in order ("6 tháng, năm báo cáo trước ngày
+    15 tháng 6 và trước ngày 15 tháng 12").
+    """
+    assigned: list[re.Match[str] | None] = [None] * len(mentions)
+    run: list[int] = []
+    for index, (_, end, _) in enumerate(mentions):
+        run.append(index)
+        limit = mentions[index + 1][0] if index + 1 < len(mentions) else length
+        following = [d for d in dates if end <= d.start() < limit]
+        if not following and index + 1 < len(mentions):
+            continue  # the next kind belongs to the same list
+        if len(run) > 1 and len(following) >= len(run):
+            for position, member in enumerate(run):
+                assigned[member] = following[position]
+        elif following:
+            assigned[index] = following[0]
+        run = []
+    return assigned
 
 
 def _sentence_around(text: str, position: int) -> str:
