@@ -35,7 +35,7 @@ def _docx() -> bytes:
 
 def _xlsx() -> bytes:
     workbook = openpyxl.Workbook()
-    workbook.active.append(["Xã", "Số người được khám"])  # type: ignore[union-attr]
+    workbook.active.append(["Xã", "Số người được khám"])
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()

@@ -47,8 +47,9 @@ def _grid(session: Session, world: World) -> None:
         due_on = None if offset is None else TODAY + timedelta(days=offset)
         for state in TaskState:
             if state == TaskState.HOAN_THANH:
-                finished = [None] if due_on is None else [due_on - timedelta(days=1), due_on]
-                finished += [] if due_on is None else [due_on + timedelta(days=1)]
+                finished: list[date | None] = [None]
+                if due_on is not None:
+                    finished = [due_on + timedelta(days=days) for days in (-1, 0, 1)]
                 for completed_on in finished:
                     add_task(
                         session,
@@ -120,7 +121,7 @@ def test_pages_of_a_timeliness_filter_add_up(
     for n in range(1, 8):
         add_task(session, world.plan, world.health, due_on=TODAY + timedelta(days=10 * n))
     session.commit()
-    seen: list[object] = []
+    seen: list[int] = []
     for offset in (0, 2, 4):
         response = api.get(
             "/api/tasks",
