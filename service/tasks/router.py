@@ -17,9 +17,8 @@ from pydantic import BaseModel, ValidationError
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from service.auth.dependencies import CurrentUser
+from service.auth.dependencies import CurrentUser, SettingsDep, app_settings
 from service.clock import ClockDep
-from service.config import Settings
 from service.database import SessionDep
 from service.errors import AppError
 from service.evidence import MAX_FILES, IncomingFile
@@ -44,14 +43,6 @@ router = APIRouter()
 Model = TypeVar("Model", bound=BaseModel)
 
 _MB = 1024 * 1024
-
-
-def app_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-SettingsDep = Annotated[Settings, Depends(app_settings)]
 
 
 @dataclass
