@@ -21,6 +21,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import true
@@ -77,14 +78,23 @@ def export(
         clock=clock,
         settings=settings,
     )
-    return render(report, report_format)
+    return render(report, report_format, data_dir=settings.data_dir)
 
 
-def render(report: ConsolidatedReport, report_format: ReportFormat) -> RenderedReport:
+def render(
+    report: ConsolidatedReport, report_format: ReportFormat, *, data_dir: Path | None = None
+) -> RenderedReport:
+    """The report as a file. A DOCX uses `<data_dir>/templates/report.docx` when a deployment
+    has put its own template there, else the bundled one."""
     # Each renderer is imported when first used: it pulls in its own library (python-docx,
     # openpyxl, Jinja2), which a CSV download should not pay for.
     renderer = importlib.import_module(f"service.reports.{report_format.value}")
-    content: bytes = renderer.render(report)
+    options: dict[str, Any] = {}
+    if report_format == ReportFormat.DOCX and data_dir is not None:
+        template = data_dir / "templates" / "report.docx"
+        if template.is_file():
+            options["template"] = template
+    content: bytes = renderer.render(report, **options)
     media_type: str = renderer.MEDIA_TYPE
     return RenderedReport(
         content=content, media_type=media_type, filename=filename(report, report_format)
