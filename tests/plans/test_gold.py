@@ -38,3 +38,16 @@ def test_extraction_matches_gold(gold_path: Path) -> None:
 def test_the_real_plans_are_all_there() -> None:
     names = {p.name for p in CASES}
     assert {"thanh-liem-2021.gold.json", "tuy-phuoc-2024.gold.json"} <= names
+
+
+def test_gold_files_agree_with_their_plans() -> None:
+    """The annotations themselves are checked: shape, and every phrase really in the plan."""
+    import importlib.util
+
+    checker_path = Path(__file__).resolve().parent.parent / "fixtures/plans/extra/check_gold.py"
+    spec = importlib.util.spec_from_file_location("check_gold", checker_path)
+    assert spec is not None
+    assert spec.loader is not None
+    checker = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(checker)
+    assert checker.check_dir(checker_path.parent) == []
