@@ -29,6 +29,8 @@ Phone = Annotated[
     str, StringConstraints(strip_whitespace=True, max_length=32, pattern=r"^\+?[0-9 .()-]{6,31}$")
 ]
 Password = Annotated[str, StringConstraints(min_length=MIN_LENGTH, max_length=MAX_LENGTH)]
+# Ids are 32-bit integers in the database: a larger one is refused here, not by the driver.
+Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
 
 
 class UserRead(BaseModel):
@@ -54,7 +56,7 @@ class UserCreate(BaseModel):
     full_name: FullName
     phone: Phone | None = None
     role: UserRole
-    agency_id: int | None = Field(
+    agency_id: Id | None = Field(
         default=None, description="Bắt buộc với đầu mối và cơ quan thường trực"
     )
     password: Password | None = Field(
@@ -71,7 +73,7 @@ class UserUpdate(BaseModel):
     full_name: FullName | None = None
     phone: Phone | None = None
     role: UserRole | None = None
-    agency_id: int | None = None
+    agency_id: Id | None = None
     password: Password | None = None
     is_active: bool | None = None
 
