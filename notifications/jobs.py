@@ -63,6 +63,7 @@ from service.auth.tokens import hash_token, new_token
 from service.clock import Clock, local_date, to_local
 from service.config import Settings
 from service.database import session_scope
+from service.i18n import t
 from service.models import (
     Agency,
     AgencyKind,
@@ -694,7 +695,7 @@ async def _send_batch(
                     await asyncio.to_thread(_sent, engine, item, worker, clock(), result)
                 remaining.pop(0)
     except DeliveryError as error:
-        logger.warning("SMTP server unreachable: %s", error.detail)
+        logger.warning(t("notify.log_unreachable", detail=error.detail))
         for item in remaining:
             await asyncio.to_thread(_failed, engine, item, worker, clock(), error, settings, result)
         return False
@@ -711,7 +712,7 @@ def _sent(
 ) -> None:
     with session_scope(engine) as session:
         if not outbox.mark_sent(session, claimed=item, worker=worker, now=now):
-            logger.warning("notification %s was sent after its claim ran out", item.id)
+            logger.warning(t("notify.log_lost_claim", id=item.id))
     result.sent += 1
 
 

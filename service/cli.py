@@ -217,3 +217,28 @@ def tokens_create(
         return
     typer.echo(t("auth_cli.token_shown_once"), err=True)
     typer.echo(token)
+
+
+@app.command()
+def scheduler(
+    once: Annotated[
+        bool, typer.Option("--once", help="Quét một lượt, gửi thư rồi thoát (dùng với cron)")
+    ] = False,
+) -> None:
+    """Nhắc hạn, chuyển cấp và gửi thư: chạy liên tục, hoặc một lượt với --once."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from notifications import scheduler as notification_scheduler
+    from service.database import DatabaseSetupError
+
+    settings = get_settings()
+    try:
+        if once:
+            typer.echo(notification_scheduler.summary(notification_scheduler.run_once(settings)))
+        else:
+            notification_scheduler.run_forever(settings)
+    except DatabaseSetupError as error:
+        fail(error.message, code=1)
+    except SQLAlchemyError as error:
+        detail = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        fail(t("notify.cli_database", detail=detail), code=1)
