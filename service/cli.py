@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -115,6 +115,131 @@ def summary(result: PlanExtraction) -> str:
     if not result.warnings:
         lines.append(f"  {t('cli.summary_none')}")
     return "\n".join(lines)
+
+
+# --- plans import, agencies sync ----------------------------------------------------------------
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from sqlalchemy.orm import Session
+
+    from service.plans.api_schemas import PlanRead
+
+plans_app = typer.Typer(help="Kế hoạch: nhập tệp thành bản nháp để rà soát.", no_args_is_help=True)
+agencies_app = typer.Typer(help="Danh mục cơ quan trong cơ sở dữ liệu.", no_args_is_help=True)
+app.add_typer(plans_app, name="plans")
+app.add_typer(agencies_app, name="agencies")
+
+
+@plans_app.command("import")
+def plans_import(
+    file: Annotated[Path, typer.Argument(help="Tệp kế hoạch: .txt, .docx hoặc .pdf")],
+    as_email: Annotated[
+        str | None,
+        typer.Option("--as", help="E-mail người nhập (quản trị viên hoặc cơ quan thường trực)"),
+    ] = None,
+) -> None:
+    """Nhập một kế hoạch thành bản nháp; in số bản nháp, các cảnh báo và việc cần làm tiếp."""
+    from sqlalchemy import select
+
+    from service import storage
+    from service.errors import AppError
+    from service.models import User
+    from service.plans import service as plan_service
+
+    settings = get_settings()
+    try:
+        storage.check_size(file.stat().st_size, settings=settings)
+        data = file.read_bytes()
+    except FileNotFoundError:
+        fail(t("read.not_found", path=file))
+    except OSError:
+        fail(t("read.unreadable", path=file))
+    except AppError as error:
+        fail(error.message)
+
+    def run(session: Session) -> list[str]:
+        actor = None
+        if as_email:
+            actor = session.scalar(
+                select(User).where(User.email == as_email.strip().lower(), User.is_active)
+            )
+            if actor is None:
+                raise AppError("plans_cli.unknown_user", email=as_email)
+        plan = plan_service.import_plan(
+            session, data=data, filename=file.name, settings=settings, actor=actor
+        )
+        return import_report(plan_service.to_read(session, plan))
+
+    # Printed only once the transaction has committed: never a success the database lacks.
+    typer.echo("\n".join(_in_transaction(run)))
+
+
+def import_report(plan: PlanRead) -> list[str]:
+    """What `dondoc plans import` prints about the stored draft."""
+    lines = [t("plans_cli.imported", id=plan.id, title=plan.title or t("plans_cli.no_title"))]
+    if plan.warnings:
+        lines.append(t("plans_cli.warnings", count=len(plan.warnings)))
+        lines.extend(f"  - {warning}" for warning in plan.warnings)
+    review = plan.review
+    if review is not None and (review.unresolved or review.empty_groups):
+        lines.append(t("plans_cli.unresolved", count=len(review.unresolved)))
+        lines.extend(
+            t("plans_cli.unresolved_item", ordinal=m.ordinal, name=m.name)
+            for m in review.unresolved
+        )
+        lines.extend(t("plans_cli.empty_group_item", name=name) for name in review.empty_groups)
+        lines.append(t("plans_cli.next_steps", id=plan.id))
+    else:
+        lines.append(t("plans_cli.ready", id=plan.id))
+    return lines
+
+
+@agencies_app.command("sync")
+def agencies_sync() -> None:
+    """Nạp danh mục cơ quan (agencies.toml) vào cơ sở dữ liệu; chạy lại không thay đổi gì thêm."""
+    from service.agencies import service as agency_service
+
+    def run(session: Session) -> list[str]:
+        result = agency_service.sync_registry(session)
+        lines = [
+            t(
+                "agencies_cli.synced",
+                created=result.created,
+                updated=result.updated,
+                aliases=result.aliases_added,
+            )
+        ]
+        if result.conflicts:
+            names = ", ".join(f"“{name}”" for name in result.conflicts)
+            lines.append(t("agencies_cli.conflicts", count=len(result.conflicts), names=names))
+        return lines
+
+    typer.echo("\n".join(_in_transaction(run)))
+
+
+def _in_transaction(run: Callable[[Session], list[str]]) -> list[str]:
+    """`run` in one committed transaction; its errors as one sentence and an exit code:
+    2 for what the user can fix (bad file, unknown e-mail, duplicate), 1 for the server's."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from service.database import DatabaseSetupError, get_engine, session_scope
+    from service.errors import AppError
+
+    try:
+        with session_scope(get_engine()) as session:
+            return run(session)
+    except AppError as error:
+        fail(error.message, code=2 if error.status < 500 else 1)
+    except PlanError as error:
+        fail(error.message)
+    except DatabaseSetupError as error:
+        fail(error.message, code=1)
+    except SQLAlchemyError as error:
+        detail = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        fail(t("plans_cli.database", detail=detail), code=1)
+    return []
 
 
 # --- serve, db upgrade, users create, tokens create ---------------------------------------------
