@@ -367,3 +367,68 @@ def scheduler(
     except SQLAlchemyError as error:
         detail = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
         fail(t("notify.cli_database", detail=detail), code=1)
+
+
+# --- report -------------------------------------------------------------------------------------
+
+REPORT_FORMATS = ("docx", "xlsx", "csv", "html")
+
+
+@app.command()
+def report(
+    plan_id: Annotated[int, typer.Argument(min=1, max=2**31 - 1, help="Mã số kế hoạch")],
+    deadline: Annotated[
+        str,
+        typer.Option(help="Mã số kỳ báo cáo, hoặc today: số liệu tính đến hôm nay"),
+    ] = "today",
+    report_format: Annotated[
+        str, typer.Option("--format", help="docx, xlsx, csv hoặc html")
+    ] = "docx",
+    output: Annotated[
+        Path | None,
+        typer.Option("-o", "--output", help="Tệp ghi ra (mặc định: tên tự đặt, thư mục hiện tại)"),
+    ] = None,
+) -> None:
+    """Lập báo cáo tổng hợp của kế hoạch (DOCX, XLSX, CSV hoặc HTML) và ghi ra tệp."""
+    from service.clock import system_clock
+    from service.reports import service as report_service
+    from service.reports.schemas import ReportFormat
+
+    chosen = report_format.strip().lower()
+    if chosen not in REPORT_FORMATS:
+        fail(
+            t("consolidated_cli.bad_format", value=report_format, formats=", ".join(REPORT_FORMATS))
+        )
+        return
+    deadline_id: int | None = None
+    if deadline.strip().lower() != "today":
+        if not deadline.strip().isdigit() or not 1 <= int(deadline) < 2**31:
+            fail(t("consolidated_cli.bad_deadline", value=deadline))
+            return
+        deadline_id = int(deadline)
+    settings = get_settings()
+    files: list[report_service.RenderedReport] = []
+
+    def run(session: Session) -> list[str]:
+        files.append(
+            report_service.export(
+                session,
+                user=None,
+                plan_id=plan_id,
+                deadline_id=deadline_id,
+                report_format=ReportFormat(chosen),
+                clock=system_clock,
+                settings=settings,
+            )
+        )
+        return []
+
+    _in_transaction(run)
+    rendered = files[0]
+    target = output or Path(rendered.filename)
+    try:
+        target.write_bytes(rendered.content)
+    except OSError as error:
+        fail(t("consolidated_cli.cannot_write", path=target, detail=error.strerror or error))
+        return
+    typer.echo(t("consolidated_cli.written", format=chosen.upper(), path=target))

@@ -27,11 +27,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from service.auth.router import link_router
     from service.auth.router import router as auth_router
     from service.plans.router import router as plans_router
+    from service.reports.router import router as reports_router
     from service.tasks.router import router as tasks_router
     from service.users.router import router as users_router
 
     for router in (auth_router, users_router, agencies_router, plans_router, tasks_router):
         app.include_router(router, prefix="/api")
+    app.include_router(reports_router, prefix="/api")
     app.include_router(link_router)
 
     @app.get("/healthz", include_in_schema=False)

@@ -16,7 +16,6 @@ import io
 import re
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
-from datetime import date
 from pathlib import Path
 
 from docx import Document
@@ -54,7 +53,7 @@ _TASK_WIDTHS = [14.0, 95.0, 25.0, 30.0, 32.0, 56.0]
 
 def render(report: ConsolidatedReport, *, template: Path | None = None) -> bytes:
     document = _open(template or TEMPLATE)
-    values = _values(report)
+    values = fmt.header_values(report)
     blocks: list[tuple[str, Paragraph]] = []
     for paragraph in _paragraphs(document):
         text = paragraph.text
@@ -133,47 +132,6 @@ def _whole_placeholders(text: str) -> bool:
     """Does every placeholder that starts or ends in `text` also end or start in it?"""
     rest = _PLACEHOLDER.sub("", text)
     return "{{" not in rest and "}}" not in rest
-
-
-def _values(report: ConsolidatedReport) -> dict[str, str]:
-    plan = report.plan
-    issuer_org = plan.lead_agency or plan.issuer or ""
-    today = report.today
-    return {
-        "parent_org": fmt.parent_line(plan.issuer) if plan.lead_agency else "",
-        "issuer_org": issuer_org.upper(),
-        "national_name": t("consolidated_doc.national_name"),
-        "motto": t("consolidated_doc.motto"),
-        "number": t("consolidated_doc.number", suffix=_suffix(report)),
-        "place_date": t(
-            "consolidated_doc.place_date",
-            place=fmt.place(plan.issuer) or t("consolidated_doc.unknown_place"),
-            day=f"{today.day:02d}" if today.day < 10 else str(today.day),
-            # Decree 30: days below 10 and months below 3 take a leading zero.
-            month=f"{today.month:02d}" if today.month < 3 else str(today.month),
-            year=today.year,
-        ),
-        "doc_kind": t("consolidated_doc.doc_kind"),
-        "subject": fmt.subject(report),
-        "period": t("consolidated_doc.title_period", period=report.period),
-        "recipients_title": t("consolidated_doc.recipients"),
-        "signer_title": _signer_title(plan.lead_agency),
-        "plan_number": plan.number or "",
-        "plan_title": plan.title or "",
-        "date": fmt.day(today),
-    }
-
-
-def _suffix(report: ConsolidatedReport) -> str:
-    return fmt.number_suffix(report.plan.lead_agency, report.plan.lead_agency_short)
-
-
-def _signer_title(lead: str | None) -> str:
-    first = (lead or "").split(" ", 1)[0].lower()
-    key = {"phòng": "signer_department", "sở": "signer_province_department"}.get(
-        first, "signer_other"
-    )
-    return t(f"consolidated_doc.{key}")
 
 
 # --- Writing before a marker paragraph -----------------------------------------------------------
@@ -303,38 +261,11 @@ def _body(writer: _Writer, report: ConsolidatedReport) -> None:
                 due_on=fmt.day(deadline.due_on),
             )
         )
-        counts = summary.by_submission
-        writer.paragraph(
-            t(
-                "consolidated_doc.reporting_figures",
-                owed=summary.reports_owed,
-                on_time=counts[Submission.ON_TIME],
-                late=counts[Submission.LATE],
-                returned=counts[Submission.RETURNED],
-                missing=counts[Submission.MISSING],
-                not_due=counts[Submission.NOT_DUE],
-                rate=fmt.percent(summary.on_time_rate),
-            )
-        )
+        writer.paragraph(fmt.reporting_figures(report))
 
     writer.paragraph(t("consolidated_doc.part_tasks"), "Report Heading")
     timeliness = summary.by_timeliness
-    writer.paragraph(
-        t(
-            "consolidated_doc.tasks_figures",
-            total=summary.tasks_total,
-            agencies=summary.agencies,
-            done=summary.tasks_done,
-            completion=fmt.percent(summary.completion_pct),
-            done_on_time=timeliness[Timeliness.HOAN_THANH_DUNG_HAN],
-            done_late=timeliness[Timeliness.HOAN_THANH_QUA_HAN],
-            in_time=timeliness[Timeliness.TRONG_HAN],
-            due_soon=timeliness[Timeliness.SAP_DEN_HAN],
-            overdue=timeliness[Timeliness.QUA_HAN],
-            no_due=timeliness[Timeliness.CHUA_CO_HAN],
-            progress=fmt.percent(summary.average_progress),
-        )
-    )
+    writer.paragraph(fmt.tasks_figures(report))
     writer.paragraph(t("consolidated_doc.summary_table_caption"), "Report Caption")
     total = summary.tasks_total
     writer.table(
@@ -537,7 +468,7 @@ def _appendix(writer: _Writer, report: ConsolidatedReport) -> None:
     writer.paragraph(
         t(
             "consolidated_doc.appendix_note",
-            suffix=_suffix(report),
+            suffix=fmt.report_suffix(report),
             date=fmt.day(report.today),
         ),
         "Report Note",
@@ -547,7 +478,7 @@ def _appendix(writer: _Writer, report: ConsolidatedReport) -> None:
             t("consolidated_doc.appendix_agency", index=index, name=agency.name),
             "Report Heading",
         )
-        writer.paragraph(_agency_line(agency))
+        writer.paragraph(fmt.agency_line(agency))
         if agency.narrative and agency.submission != Submission.NOT_REQUIRED:
             writer.paragraph(t("consolidated_doc.appendix_narrative", text=agency.narrative))
         if agency.submission == Submission.RETURNED and agency.review_comment:
@@ -568,31 +499,6 @@ def _appendix(writer: _Writer, report: ConsolidatedReport) -> None:
             _TASK_WIDTHS,
             centred=frozenset({0, 2}),
         )
-
-
-def _agency_line(agency: AgencyReport) -> str:
-    sent = agency.submitted_at is not None
-    rate = (
-        t(
-            "consolidated_doc.appendix_rate",
-            rate=fmt.percent(agency.on_time_rate),
-            on_time=agency.reports_on_time,
-            due=agency.reports_due,
-        )
-        if agency.reports_due
-        else t("consolidated_doc.appendix_no_rate")
-    )
-    return t(
-        "consolidated_doc.appendix_agency_report",
-        submission=fmt.submission_label(agency.submission),
-        submitted=(t("consolidated_doc.appendix_submitted_on", date=_day(agency)) if sent else ""),
-        rate=rate,
-    )
-
-
-def _day(agency: AgencyReport) -> str:
-    local: date | None = fmt.local_day(agency.submitted_at)
-    return fmt.day(local)
 
 
 def _task_row(position: int, task: ReportTask) -> list[str | list[str]]:

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from service.clock import local_date, to_local
 from service.i18n import t
 from service.models import TaskRole, TaskState
-from service.reports.schemas import ConsolidatedReport, Submission
+from service.reports.schemas import AgencyReport, ConsolidatedReport, Submission
 from service.tasks.timeliness import Timeliness
 
 # "Ủy ban nhân dân huyện Thanh Liêm": the level word before the place's name.
@@ -144,3 +144,111 @@ def _lower_first(title: str) -> str:
     if len(title) > 1 and title[0].isupper() and title[1].islower():
         return title[0].lower() + title[1:]
     return title
+
+
+# --- Sentences and header lines shared by the DOCX and the HTML page -----------------------------
+
+
+def header_values(report: ConsolidatedReport) -> dict[str, str]:
+    """The DOCX template's placeholders: issuer lines, số ký hiệu, place and date, title."""
+    plan = report.plan
+    issuer_org = plan.lead_agency or plan.issuer or ""
+    today = report.today
+    return {
+        "parent_org": parent_line(plan.issuer) if plan.lead_agency else "",
+        "issuer_org": issuer_org.upper(),
+        "national_name": t("consolidated_doc.national_name"),
+        "motto": t("consolidated_doc.motto"),
+        "number": t("consolidated_doc.number", suffix=report_suffix(report)),
+        "place_date": t(
+            "consolidated_doc.place_date",
+            place=place(plan.issuer) or t("consolidated_doc.unknown_place"),
+            # Decree 30: days below 10 and months below 3 take a leading zero.
+            day=f"{today.day:02d}" if today.day < 10 else str(today.day),
+            month=f"{today.month:02d}" if today.month < 3 else str(today.month),
+            year=today.year,
+        ),
+        "doc_kind": t("consolidated_doc.doc_kind"),
+        "subject": subject(report),
+        "period": t("consolidated_doc.title_period", period=report.period),
+        "recipients_title": t("consolidated_doc.recipients"),
+        "signer_title": signer_title(plan.lead_agency),
+        "plan_number": plan.number or "",
+        "plan_title": plan.title or "",
+        "date": day(today),
+    }
+
+
+def report_suffix(report: ConsolidatedReport) -> str:
+    """The letters after "/BC-" in the report's number."""
+    return number_suffix(report.plan.lead_agency, report.plan.lead_agency_short)
+
+
+def signer_title(lead: str | None) -> str:
+    """The signer's title by the kind of office: a Phòng's head, a Sở's director, or generic."""
+    first = (lead or "").split(" ", 1)[0].lower()
+    key = {"phòng": "signer_department", "sở": "signer_province_department"}.get(
+        first, "signer_other"
+    )
+    return t(f"consolidated_doc.{key}")
+
+
+def reporting_figures(report: ConsolidatedReport) -> str:
+    """The sentence counting the agencies' reports for the deadline."""
+    summary = report.summary
+    counts = summary.by_submission
+    return t(
+        "consolidated_doc.reporting_figures",
+        owed=summary.reports_owed,
+        on_time=counts[Submission.ON_TIME],
+        late=counts[Submission.LATE],
+        returned=counts[Submission.RETURNED],
+        missing=counts[Submission.MISSING],
+        not_due=counts[Submission.NOT_DUE],
+        rate=percent(summary.on_time_rate),
+    )
+
+
+def tasks_figures(report: ConsolidatedReport) -> str:
+    """The sentence counting the tasks by timeliness."""
+    summary = report.summary
+    timeliness = summary.by_timeliness
+    return t(
+        "consolidated_doc.tasks_figures",
+        total=summary.tasks_total,
+        agencies=summary.agencies,
+        done=summary.tasks_done,
+        completion=percent(summary.completion_pct),
+        done_on_time=timeliness[Timeliness.HOAN_THANH_DUNG_HAN],
+        done_late=timeliness[Timeliness.HOAN_THANH_QUA_HAN],
+        in_time=timeliness[Timeliness.TRONG_HAN],
+        due_soon=timeliness[Timeliness.SAP_DEN_HAN],
+        overdue=timeliness[Timeliness.QUA_HAN],
+        no_due=timeliness[Timeliness.CHUA_CO_HAN],
+        progress=percent(summary.average_progress),
+    )
+
+
+def agency_line(agency: AgencyReport) -> str:
+    """ "Báo cáo kỳ này: Đúng hạn, gửi ngày 08/06/2021. Tỷ lệ ... 100% (2/2 kỳ)." """
+    sent = agency.submitted_at is not None
+    rate = (
+        t(
+            "consolidated_doc.appendix_rate",
+            rate=percent(agency.on_time_rate),
+            on_time=agency.reports_on_time,
+            due=agency.reports_due,
+        )
+        if agency.reports_due
+        else t("consolidated_doc.appendix_no_rate")
+    )
+    return t(
+        "consolidated_doc.appendix_agency_report",
+        submission=submission_label(agency.submission),
+        submitted=(
+            t("consolidated_doc.appendix_submitted_on", date=day(local_day(agency.submitted_at)))
+            if sent
+            else ""
+        ),
+        rate=rate,
+    )

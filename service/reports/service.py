@@ -68,6 +68,7 @@ def export(
     report_format: ReportFormat,
     clock: Clock,
     settings: Settings,
+    links: bool = False,
 ) -> RenderedReport:
     """The report as a file. `user` None is the operator at the server (the CLI): no scope."""
     report = build_report(
@@ -78,14 +79,19 @@ def export(
         clock=clock,
         settings=settings,
     )
-    return render(report, report_format, data_dir=settings.data_dir)
+    return render(report, report_format, data_dir=settings.data_dir, links=links)
 
 
 def render(
-    report: ConsolidatedReport, report_format: ReportFormat, *, data_dir: Path | None = None
+    report: ConsolidatedReport,
+    report_format: ReportFormat,
+    *,
+    data_dir: Path | None = None,
+    links: bool = False,
 ) -> RenderedReport:
     """The report as a file. A DOCX uses `<data_dir>/templates/report.docx` when a deployment
-    has put its own template there, else the bundled one."""
+    has put its own template there, else the bundled one; an HTML page served by the API gets
+    `links` to the other formats."""
     # Each renderer is imported when first used: it pulls in its own library (python-docx,
     # openpyxl, Jinja2), which a CSV download should not pay for.
     renderer = importlib.import_module(f"service.reports.{report_format.value}")
@@ -94,6 +100,8 @@ def render(
         template = data_dir / "templates" / "report.docx"
         if template.is_file():
             options["template"] = template
+    if report_format == ReportFormat.HTML:
+        options["links"] = links
     content: bytes = renderer.render(report, **options)
     media_type: str = renderer.MEDIA_TYPE
     return RenderedReport(
