@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Generic, TypeVar
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ValidationError
@@ -25,6 +25,7 @@ from service.evidence import MAX_FILES, IncomingFile
 from service.pagination import Page, PageDep
 from service.tasks import service as task_service
 from service.tasks.schemas import (
+    MAX_ID,
     ObligationDetail,
     ObligationFilters,
     ObligationRead,
@@ -135,6 +136,7 @@ def _body_doc(model: type[BaseModel]) -> dict[str, Any]:
     }
 
 
+PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
 StatusUpdateBody = Annotated[
     Submission[StatusUpdateCreate], Depends(json_or_form(StatusUpdateCreate))
 ]
@@ -161,7 +163,7 @@ def list_tasks(
 
 @router.get("/tasks/{task_id}", tags=["tasks"])
 def get_task(
-    task_id: int, session: SessionDep, user: CurrentUser, clock: ClockDep, settings: SettingsDep
+    task_id: PathId, session: SessionDep, user: CurrentUser, clock: ClockDep, settings: SettingsDep
 ) -> TaskRead:
     return task_service.get_task(
         session, user=user, task_id=task_id, clock=clock, settings=settings
@@ -175,7 +177,7 @@ def get_task(
     openapi_extra=_body_doc(StatusUpdateCreate),
 )
 def update_task(
-    task_id: int,
+    task_id: PathId,
     body: StatusUpdateBody,
     session: SessionDep,
     user: CurrentUser,
@@ -196,7 +198,7 @@ def update_task(
 
 @router.get("/tasks/{task_id}/updates", tags=["tasks"])
 def list_task_updates(
-    task_id: int,
+    task_id: PathId,
     session: SessionDep,
     user: CurrentUser,
     page: PageDep,
@@ -228,7 +230,7 @@ def list_obligations(
 
 @router.get("/obligations/{obligation_id}", tags=["reports"])
 def get_obligation(
-    obligation_id: int,
+    obligation_id: PathId,
     session: SessionDep,
     user: CurrentUser,
     clock: ClockDep,
@@ -245,7 +247,7 @@ def get_obligation(
     openapi_extra=_body_doc(ReportSubmit),
 )
 def submit_report(
-    obligation_id: int,
+    obligation_id: PathId,
     body: ReportSubmitBody,
     session: SessionDep,
     user: CurrentUser,
@@ -266,7 +268,7 @@ def submit_report(
 
 @router.post("/obligations/{obligation_id}/accept", tags=["reports"])
 def accept_report(
-    obligation_id: int,
+    obligation_id: PathId,
     data: ReportAccept,
     session: SessionDep,
     user: CurrentUser,
@@ -280,7 +282,7 @@ def accept_report(
 
 @router.post("/obligations/{obligation_id}/return", tags=["reports"])
 def return_report(
-    obligation_id: int,
+    obligation_id: PathId,
     data: ReportReturn,
     session: SessionDep,
     user: CurrentUser,
@@ -303,7 +305,7 @@ def return_report(
     responses={200: {"content": {"application/octet-stream": {}}}},
 )
 def download_attachment(
-    attachment_id: int, session: SessionDep, user: CurrentUser, settings: SettingsDep
+    attachment_id: PathId, session: SessionDep, user: CurrentUser, settings: SettingsDep
 ) -> FileResponse:
     """An evidence file, as a download under the name it was uploaded with."""
     attachment, path = task_service.get_attachment(

@@ -15,7 +15,10 @@ from service.tasks.timeliness import Timeliness
 Narrative = Annotated[str, StringConstraints(strip_whitespace=True, max_length=10_000)]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2_000)]
 RequiredText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
-Version = Annotated[int, Field(ge=1, description="The version the client last saw")]
+# Row ids are 32-bit in the schema: a larger one names no row and must not reach the driver.
+MAX_ID = 2**31 - 1
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+Version = Annotated[int, Field(ge=1, le=MAX_ID, description="The version the client last saw")]
 
 
 class AttachmentRead(BaseModel):
@@ -53,8 +56,8 @@ class TaskRead(BaseModel):
 
 
 class TaskFilters(BaseModel):
-    plan_id: int | None = None
-    agency_id: int | None = None
+    plan_id: Id | None = None
+    agency_id: Id | None = None
     state: TaskState | None = None
     timeliness: Timeliness | None = None
     due_after: date | None = Field(default=None, description="Due on or after this day")
@@ -143,9 +146,9 @@ class ObligationDetail(ObligationRead):
 
 
 class ObligationFilters(BaseModel):
-    plan_id: int | None = None
-    deadline_id: int | None = None
-    agency_id: int | None = None
+    plan_id: Id | None = None
+    deadline_id: Id | None = None
+    agency_id: Id | None = None
     status: ObligationStatus | None = None
     due_after: date | None = Field(default=None, description="Due on or after this day")
     due_before: date | None = Field(default=None, description="Due on or before this day")

@@ -94,6 +94,7 @@ def test_sorted_by_due_date_with_undated_last(api: TestClient, world: World) -> 
         ({"due_before": "31/12/2025"}, "due_before"),
         ({"due_after": "2025-02-30"}, "due_after"),
         ({"plan_id": "mot"}, "plan_id"),
+        ({"agency_id": 2**63}, "agency_id"),
         ({"limit": 0}, "limit"),
         ({"q": "x" * 201}, "q"),
     ],
@@ -143,7 +144,9 @@ def test_unknown_and_malformed_task_ids(api: TestClient, world: World) -> None:
     unknown = api.get("/api/tasks/999999", headers=world.headers["admin"])
     assert unknown.status_code == 404
     assert unknown.json()["error"]["code"] == "task.not_found"
-    assert api.get("/api/tasks/abc", headers=world.headers["admin"]).status_code == 422
+    for malformed in ("abc", "0", str(2**63)):
+        response = api.get(f"/api/tasks/{malformed}", headers=world.headers["admin"])
+        assert response.status_code == 422, malformed
 
 
 @contextmanager
