@@ -35,6 +35,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router, prefix="/api")
     app.include_router(reports_router, prefix="/api")
     app.include_router(link_router)
+    app.include_router(__import__("notifications.router", fromlist=["_"]).router, prefix="/api")
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

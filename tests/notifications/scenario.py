@@ -58,6 +58,11 @@ def _agency(session: Session, name: str, kind: AgencyKind, **fields: object) -> 
     return row
 
 
+def department(session: Session, name: str) -> Agency:
+    """An office of another district, outside the plan."""
+    return _agency(session, name, AgencyKind.DEPARTMENT)
+
+
 def _user(session: Session, email: str, name: str, role: UserRole, agency: Agency | None) -> User:
     row = User(email=email, full_name=name, role=role, agency_id=agency.id if agency else None)
     session.add(row)
