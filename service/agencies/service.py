@@ -128,27 +128,29 @@ def sync_registry(
     owners = repository.all_alias_owners(session)
     by_name = repository.all_by_name(session)
     by_id = {agency.id: agency for agency in by_name.values()}
+    matched: list[tuple[Agency, tuple[str, ...]]] = []
     for entry in registry.agencies:
         level = REGISTRY_LEVELS.get(entry.level, AgencyLevel.DISTRICT)
         kind = REGISTRY_KINDS.get(entry.kind, AgencyKind.OTHER)
-        key = fold(entry.canonical)
-        agency = by_name.get(entry.canonical) or by_id.get(owners.get(key, -1))
+        agency = by_name.get(entry.canonical) or by_id.get(owners.get(fold(entry.canonical), -1))
         if agency is None:
-            agency = repository.add(
-                session,
-                Agency(name=entry.canonical, level=level, kind=kind, is_group=entry.group),
-            )
-            by_name[agency.name] = by_id[agency.id] = agency
+            agency = Agency(name=entry.canonical, level=level, kind=kind, is_group=entry.group)
+            session.add(agency)
+            by_name[agency.name] = agency
             result.created += 1
         elif (agency.level, agency.kind, agency.is_group) != (level, kind, entry.group):
             agency.level, agency.kind, agency.is_group = level, kind, entry.group
             result.updated += 1
-        for spelling in dict.fromkeys((entry.canonical, *entry.aliases)):
-            spelling_key = fold(spelling)
-            owner = owners.get(spelling_key)
+        matched.append((agency, tuple(dict.fromkeys((entry.canonical, *entry.aliases)))))
+    # One flush for every new agency (their ids), then their spellings.
+    session.flush()
+    for agency, spellings in matched:
+        for spelling in spellings:
+            key = fold(spelling)
+            owner = owners.get(key)
             if owner is None:
-                repository.add_alias(session, agency=agency, alias=spelling, key=spelling_key)
-                owners[spelling_key] = agency.id
+                repository.add_alias(session, agency=agency, alias=spelling, key=key)
+                owners[key] = agency.id
                 result.aliases_added += 1
             elif owner != agency.id:
                 result.conflicts.append(spelling)

@@ -114,20 +114,7 @@ def import_plan(
     report_to = resolver.agency(
         extraction.report_to, _canonical_of(extraction, extraction.report_to)
     )
-    lead_id = lead.id if lead else None
-    if actor is not None and actor.role == UserRole.LEAD_OFFICE:
-        # A lead office imports the plans its agency leads; anything else would be a draft it
-        # could not see any more.
-        if lead_id is not None and lead_id != actor.agency_id:
-            assert actor.agency is not None
-            warnings.append(
-                t(
-                    "plan_warn.lead_set_to_importer",
-                    parsed=lead.name if lead else "",
-                    agency=actor.agency.name,
-                )
-            )
-        lead_id = actor.agency_id
+    lead_id = _lead_agency_id(actor, parsed=lead, warnings=warnings)
 
     stored = storage.save(
         session, data, settings=settings, folder=PLANS_FOLDER, suffix=f".{extraction.source.format}"
@@ -173,6 +160,21 @@ def import_plan(
         detail={"filename": name, "sha256": sha256, "size": stored.size, "path": stored.path},
     )
     return plan
+
+
+def _lead_agency_id(
+    actor: User | None, *, parsed: Agency | None, warnings: list[str]
+) -> int | None:
+    """The draft's lead agency: the one the plan names; for a lead office, always its own (any
+    other would make a draft its importer could not see any more), with a warning if it differs.
+    """
+    if actor is None or actor.role != UserRole.LEAD_OFFICE or actor.agency is None:
+        return parsed.id if parsed else None
+    if parsed is not None and parsed.id != actor.agency.id:
+        warnings.append(
+            t("plan_warn.lead_set_to_importer", parsed=parsed.name, agency=actor.agency.name)
+        )
+    return actor.agency.id
 
 
 def _check_may_import(actor: User) -> None:
