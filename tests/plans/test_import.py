@@ -394,6 +394,30 @@ def test_a_full_disk_is_a_clear_error_and_leaves_no_partial_file(
     assert plan_count(session) == 0
 
 
+def test_a_file_that_lands_on_disk_damaged_is_refused_and_removed(
+    client: TestClient,
+    session: Session,
+    settings: Settings,
+    lead: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    replace = os.replace
+
+    def replace_and_lose_the_tail(source: Path, target: Path) -> None:
+        replace(source, target)
+        with open(target, "r+b") as f:
+            f.truncate(100)
+
+    monkeypatch.setattr(storage.os, "replace", replace_and_lose_the_tail)
+
+    response = upload(client, THANH_LIEM, lead)
+
+    assert response.status_code == 500
+    assert error_code(response) == "storage.corrupt"
+    assert stored_files(settings) == []
+    assert plan_count(session) == 0
+
+
 # --- who may import and see a draft -------------------------------------------------------------
 
 
