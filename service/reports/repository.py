@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any, TypeAlias
 
-from sqlalchemy import ColumnElement, Row, and_, func, select
+from sqlalchemy import ColumnElement, Row, select
 from sqlalchemy.orm import Session, aliased
 
 from service.models import (
@@ -59,41 +59,27 @@ def deadlines(session: Session, *, plan_id: int) -> Sequence[ReportDeadline]:
 def tasks(session: Session, *, plan_id: int, today: date, due_soon_days: int) -> Sequence[AnyRow]:
     """Every task of the plan in the document's order, with its derived timeliness, its latest
     status update (when, by whom) and its latest narrative, in one statement."""
+    # Each task's newest update and newest narrative, found through the (task_id, created_at)
+    # index per task: cheaper on both databases than ranking every update of the plan.
     newest_first = (StatusUpdate.created_at.desc(), StatusUpdate.id.desc())
-    plan_updates = (
+    latest_id = (
         select(StatusUpdate.id)
-        .join(Task, Task.id == StatusUpdate.task_id)
-        .where(Task.plan_id == plan_id)
+        .where(StatusUpdate.task_id == Task.id)
+        .order_by(*newest_first)
+        .limit(1)
+        .correlate(Task)
         .scalar_subquery()
     )
-    latest = (
-        select(
-            StatusUpdate.task_id,
-            StatusUpdate.created_at,
-            User.full_name,
-            func.row_number()
-            .over(partition_by=StatusUpdate.task_id, order_by=newest_first)
-            .label("rank"),
-        )
-        .join(User, User.id == StatusUpdate.user_id)
-        .where(StatusUpdate.id.in_(plan_updates))
-        .subquery("latest")
+    told = aliased(StatusUpdate, name="told")
+    narrative = (
+        select(told.narrative)
+        .where(told.task_id == Task.id, told.narrative.is_not(None), told.narrative != "")
+        .order_by(told.created_at.desc(), told.id.desc())
+        .limit(1)
+        .correlate(Task)
+        .scalar_subquery()
     )
-    told = (
-        select(
-            StatusUpdate.task_id,
-            StatusUpdate.narrative,
-            func.row_number()
-            .over(partition_by=StatusUpdate.task_id, order_by=newest_first)
-            .label("rank"),
-        )
-        .where(
-            StatusUpdate.id.in_(plan_updates),
-            StatusUpdate.narrative.is_not(None),
-            StatusUpdate.narrative != "",
-        )
-        .subquery("told")
-    )
+    latest = aliased(StatusUpdate, name="latest")
     statement = (
         select(
             Task.id,
@@ -110,14 +96,14 @@ def tasks(session: Session, *, plan_id: int, today: date, due_soon_days: int) ->
             Task.progress,
             Task.completed_on,
             Task.blocked_reason,
-            latest.c.created_at.label("updated_at"),
-            latest.c.full_name.label("updated_by"),
-            told.c.narrative,
+            latest.created_at.label("updated_at"),
+            User.full_name.label("updated_by"),
+            narrative.label("narrative"),
         )
         .join(Agency, Agency.id == Task.agency_id)
         .join(Assignment, Assignment.id == Task.assignment_id)
-        .outerjoin(latest, and_(latest.c.task_id == Task.id, latest.c.rank == 1))
-        .outerjoin(told, and_(told.c.task_id == Task.id, told.c.rank == 1))
+        .outerjoin(latest, latest.id == latest_id)
+        .outerjoin(User, User.id == latest.user_id)
         .where(Task.plan_id == plan_id)
         .order_by(Assignment.position, Task.id)
     )
