@@ -65,7 +65,6 @@ from service.config import Settings
 from service.database import session_scope
 from service.i18n import t
 from service.models import (
-    Agency,
     AgencyKind,
     ObligationStatus,
     PlanReminderPolicy,
@@ -181,12 +180,12 @@ class _Recipients:
         )
 
 
-def _paused(user: User, today: date) -> bool:
+def _paused(user: User | repo.AnyRow, today: date) -> bool:
     return user.reminders_paused_until is not None and today <= user.reminders_paused_until
 
 
 def _issuer(
-    lead_id: int | None, report_to_id: int | None, agencies: dict[int, Agency]
+    lead_id: int | None, report_to_id: int | None, agencies: dict[int, repo.AnyRow]
 ) -> int | None:
     """The UBND that issued a plan: the one reports go to, else the lead office's or the
     report-to body's parent committee."""
@@ -203,7 +202,7 @@ def _issuer(
 
 
 def _recipients(session: Session, *, items: Sequence[_Due], today: date) -> _Recipients:
-    def reachable(users: Iterable[User]) -> list[User]:
+    def reachable(users: Iterable[repo.AnyRow]) -> list[repo.AnyRow]:
         return [user for user in users if not _paused(user, today)]
 
     agency_ids = {item.agency_id for item in items}

@@ -58,7 +58,7 @@ def message_id_for(dedup_key: str, *, sender: str) -> str:
     return f"<{digest}.dondoc@{domain}>"
 
 
-def insert_ignoring_duplicates(session: Session, model: type[Any]) -> Any:
+def insert_ignoring_duplicates(session: Session, model: Any) -> Any:
     """INSERT ... ON CONFLICT DO NOTHING for the session's database."""
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, func, or_, select, update
+from sqlalchemy import ColumnElement, Row, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from notifications.outbox import insert_ignoring_duplicates
@@ -94,22 +94,35 @@ def open_tasks_due(session: Session, *, earliest: date, latest: date) -> Sequenc
 
 def users_of(
     session: Session, *, role: UserRole, agency_ids: Iterable[int], with_no_agency: bool = False
-) -> Sequence[User]:
-    """Active users with `role` in these agencies (and those with no agency, if asked)."""
+) -> Sequence[AnyRow]:
+    """Active users with `role` in these agencies (and those with no agency, if asked).
+
+    Plain rows, not ORM objects: a sweep may read thousands, and only reads them.
+    """
     ids = list(agency_ids)
     condition: ColumnElement[bool] = User.agency_id.in_(ids)
     if with_no_agency:
         condition = or_(condition, User.agency_id.is_(None))
-    return session.scalars(
-        select(User).where(User.role == role, User.is_active, condition).order_by(User.email)
+    return session.execute(
+        select(
+            User.id,
+            User.email,
+            User.full_name,
+            User.agency_id,
+            User.reminders_paused_until,
+        )
+        .where(User.role == role, User.is_active, condition)
+        .order_by(User.email)
     ).all()
 
 
-def agencies(session: Session, *, agency_ids: Iterable[int]) -> dict[int, Agency]:
-    return {
-        agency.id: agency
-        for agency in session.scalars(select(Agency).where(Agency.id.in_(list(agency_ids))))
-    }
+def agencies(session: Session, *, agency_ids: Iterable[int]) -> dict[int, AnyRow]:
+    rows = session.execute(
+        select(Agency.id, Agency.name, Agency.kind, Agency.parent_id, Agency.head_email).where(
+            Agency.id.in_(list(agency_ids))
+        )
+    ).all()
+    return {row.id: row for row in rows}
 
 
 def users(session: Session, *, user_ids: Iterable[int]) -> dict[int, User]:
@@ -122,17 +135,66 @@ def users(session: Session, *, user_ids: Iterable[int]) -> dict[int, User]:
 
 
 def insert_events(session: Session, rows: Sequence[dict[str, Any]]) -> int:
-    """Insert events, skipping those whose dedup key exists; how many were new."""
-    if not rows:
+    """Insert events, skipping those whose dedup key exists; how many were new.
+
+    The keys already there are read first (one indexed look-up: most sweeps of a day find
+    everything queued), the rest inserted with ON CONFLICT DO NOTHING, which settles races
+    with another sweep.
+    """
+    existing: set[str] = set()
+    keys = [row["dedup_key"] for row in rows]
+    for start in range(0, len(keys), 1000):
+        existing.update(
+            session.scalars(
+                select(ReminderEvent.dedup_key).where(
+                    ReminderEvent.dedup_key.in_(keys[start : start + 1000])
+                )
+            )
+        )
+    new = [row for row in rows if row["dedup_key"] not in existing]
+    if not new:
         return 0
-    inserted = 0
-    # Bounded statements: SQLite allows 32k parameters per statement.
-    for start in range(0, len(rows), 500):
-        chunk = rows[start : start + 500]
-        statement = insert_ignoring_duplicates(session, ReminderEvent).values(chunk)
-        result = session.execute(statement.returning(ReminderEvent.id))
-        inserted += len(result.all())
-    return inserted
+    if session.get_bind().dialect.name == "postgresql":
+        return _insert_events_postgresql(session, new)
+    statement = insert_ignoring_duplicates(session, ReminderEvent.__table__).returning(
+        ReminderEvent.__table__.c.id
+    )
+    return len(session.connection().execute(statement, new).all())
+
+
+_EVENT_COLUMNS = {
+    "dedup_key": "varchar",
+    "recipient_email": "varchar",
+    "user_id": "integer",
+    "audience": "varchar",
+    "obligation_id": "integer",
+    "task_id": "integer",
+    "step": "varchar",
+    "due_on": "date",
+    "fire_on": "date",
+    "immediate": "boolean",
+    "state": "varchar",
+    "created_at": "timestamptz",
+}
+
+
+def _insert_events_postgresql(session: Session, rows: Sequence[dict[str, Any]]) -> int:
+    """One INSERT ... SELECT FROM unnest(arrays): a thousand rows cost one short statement
+    with twelve parameters, instead of twelve thousand placeholders to parse."""
+    columns = ", ".join(_EVENT_COLUMNS)
+    arrays = ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in _EVENT_COLUMNS.items())
+    statement = text(
+        f"INSERT INTO reminder_events ({columns}) SELECT * FROM unnest({arrays}) "
+        "ON CONFLICT (dedup_key) DO NOTHING RETURNING id"
+    )
+    params = {
+        name: [
+            str(row[name]) if name == "state" else row[name]  # an enum: its value
+            for row in rows
+        ]
+        for name in _EVENT_COLUMNS
+    }
+    return len(session.execute(statement, params).all())
 
 
 # Any fixed number: the key of the PostgreSQL advisory lock that serialises composers.

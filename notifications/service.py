@@ -279,7 +279,7 @@ def urge(
             today=today,
             calendar=calendar,
         )
-        people: list[tuple[str, User | None]] = [
+        people: list[tuple[str, repo.AnyRow | None]] = [
             (person.email, person)
             for person in focal
             if person.agency_id == agency_id and not _paused(person, today)
@@ -344,7 +344,7 @@ def urge(
     return result
 
 
-def _paused(user: User, today: date) -> bool:
+def _paused(user: repo.AnyRow, today: date) -> bool:
     return user.reminders_paused_until is not None and today <= user.reminders_paused_until
 
 
