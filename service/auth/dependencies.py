@@ -7,6 +7,7 @@ set at sign-in (see service/auth/service.py).
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -20,7 +21,7 @@ from service.clock import ClockDep
 from service.config import Settings, get_settings
 from service.database import SessionDep
 from service.errors import AppError
-from service.models import ApiToken, User, UserRole, utcnow
+from service.models import ApiToken, User, UserRole
 
 __all__ = [
     "SESSION_COOKIE",
@@ -44,7 +45,12 @@ def app_settings(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(app_settings)]
 
 
-def _user_from_api_token(session: SessionDep, token: str) -> User | None:
+# `last_used_at` is refreshed at most this often: otherwise every read would also be a write,
+# and on SQLite every request would queue for the single writer.
+LAST_USED_RESOLUTION = timedelta(minutes=5)
+
+
+def _user_from_api_token(session: SessionDep, token: str, *, now: datetime) -> User | None:
     row = session.execute(
         select(ApiToken, User)
         .join(User, User.id == ApiToken.user_id)
@@ -53,7 +59,8 @@ def _user_from_api_token(session: SessionDep, token: str) -> User | None:
     if row is None:
         return None
     api_token, user = row
-    api_token.last_used_at = utcnow()
+    if api_token.last_used_at is None or now - api_token.last_used_at >= LAST_USED_RESOLUTION:
+        api_token.last_used_at = now
     return user
 
 
@@ -84,7 +91,7 @@ def current_user(
     authorization = request.headers.get("authorization", "")
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() == "bearer" and token:
-        user = _user_from_api_token(session, token.strip())
+        user = _user_from_api_token(session, token.strip(), now=clock())
     elif SESSION_COOKIE in request.cookies:
         user = user_from_session_cookie(
             session, request.cookies[SESSION_COOKIE], settings=settings, now=clock()

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from service.auth.tokens import hash_token
+from service.clock import FixedClock
 from service.models import ApiToken, User, UserRole
 from tests import factories
 from tests.auth import scenario
@@ -108,3 +112,31 @@ def test_a_deactivated_users_tokens_stop_working(api: TestClient, session: Sessi
     session.commit()
 
     assert api.get("/api/auth/me", headers=headers).status_code == 401
+
+
+def test_last_use_is_recorded_to_within_five_minutes(
+    make_client: Callable[..., TestClient], session: Session, clock: FixedClock
+) -> None:
+    client = make_client()
+    _, headers, _, _ = _users(session)
+    created = client.post("/api/auth/tokens", json={"name": "Đồng bộ"}, headers=headers).json()
+    bearer = {"Authorization": f"Bearer {created['token']}"}
+
+    def last_used() -> datetime | None:
+        session.expire_all()
+        return session.scalar(select(ApiToken.last_used_at).where(ApiToken.id == created["id"]))
+
+    assert last_used() is None
+    client.get("/api/auth/me", headers=bearer)
+    first = last_used()
+    assert first == clock()
+    clock.advance(timedelta(minutes=4))
+    client.get("/api/auth/me", headers=bearer)
+    assert last_used() == first
+    clock.advance(timedelta(minutes=1))
+    client.get("/api/auth/me", headers=bearer)
+    assert last_used() == clock()
+    listed = client.get("/api/auth/tokens", headers=bearer).json()["items"]
+    assert [item["last_used_at"] for item in listed if item["id"] == created["id"]] == [
+        "2025-06-09T09:05:00+07:00"
+    ]
