@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from email.utils import parseaddr
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select, update
+from sqlalchemy import Connection, Select, and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -163,7 +163,9 @@ def claim(
     return sorted(claimed, key=lambda item: item.id)
 
 
-def renew(session: Session, *, ids: Sequence[int], worker: str, now: datetime) -> set[int]:
+def renew(
+    session: Session | Connection, *, ids: Sequence[int], worker: str, now: datetime
+) -> set[int]:
     """Extend `worker`'s lease on `ids`; the ids it still holds (others may have taken some)."""
     if not ids:
         return set()
@@ -181,7 +183,9 @@ def renew(session: Session, *, ids: Sequence[int], worker: str, now: datetime) -
     return set(result.scalars())
 
 
-def mark_sent(session: Session, *, claimed: Claimed, worker: str, now: datetime) -> bool:
+def mark_sent(
+    session: Session | Connection, *, claimed: Claimed, worker: str, now: datetime
+) -> bool:
     """Record a delivery; False when the claim was lost (the lease ran out meanwhile)."""
     result = session.execute(
         update(Notification)
@@ -203,7 +207,7 @@ def retry_delay(attempts: int, *, settings: Settings) -> timedelta:
 
 
 def mark_failed(
-    session: Session,
+    session: Session | Connection,
     *,
     claimed: Claimed,
     worker: str,

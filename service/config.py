@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     smtp_batch_size: int = Field(
         default=100, ge=1, le=10_000, description="E-mails sent over one SMTP connection"
     )
+    smtp_connections: int = Field(
+        default=3, ge=1, le=20, description="SMTP connections a sender uses side by side"
+    )
     outbox_max_attempts: int = Field(
         default=10, ge=1, le=100, description="Temporary failures before an e-mail is failed"
     )

@@ -13,15 +13,23 @@ import threading
 import time
 from dataclasses import dataclass
 from email.message import EmailMessage
+from functools import cached_property
 from typing import Any
 
 from aiosmtpd.controller import Controller
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Received:
     recipients: tuple[str, ...]
-    message: EmailMessage
+    raw: bytes
+
+    @cached_property
+    def message(self) -> EmailMessage:
+        # Parsed on first use: the server itself stays fast enough for the benchmark.
+        message = email.message_from_bytes(self.raw, policy=email.policy.default)
+        assert isinstance(message, EmailMessage)
+        return message
 
     @property
     def to(self) -> str:
@@ -65,10 +73,8 @@ class _Handler:
         if self.sink.delay:
             # Blocking on purpose: the slow server the SIGKILL test needs.
             time.sleep(self.sink.delay)
-        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        assert isinstance(message, EmailMessage)
         with self.sink.lock:
-            self.sink.received.append(Received(tuple(envelope.rcpt_tos), message))
+            self.sink.received.append(Received(tuple(envelope.rcpt_tos), envelope.content))
         return "250 Message accepted"
 
 
@@ -103,3 +109,16 @@ class SmtpSink:
         with self.lock:
             taken, self.received = self.received, []
         return taken
+
+
+if __name__ == "__main__":
+    # A sink in a process of its own (bench/dispatch.py): python -m tests.notifications.smtp_sink PORT
+    import sys
+
+    sink = SmtpSink(int(sys.argv[1])).start()
+    print("ready", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        sink.stop()
