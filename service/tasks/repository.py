@@ -1,7 +1,7 @@
 """SQL of the tasks domain: tasks, their history, report obligations, attachments, audit rows.
 
 Every read takes an authorization condition (`service.auth.scope`), so a row the caller may not
-see is simply not found. Lists are one statement per page: the total comes from a window count.
+see is simply not found. A page costs at most two statements (rows, count), whatever its size.
 """
 
 from __future__ import annotations
@@ -78,25 +78,28 @@ def text_contains(session: Session, column: Any, words: str) -> ColumnElement[bo
 
 
 def _page(
-    session: Session, statement: AnySelect, *, limit: int, offset: int
+    session: Session, statement: AnySelect, counted: AnySelect, *, limit: int, offset: int
 ) -> tuple[Sequence[AnyRow], int]:
-    """One page of `statement` and the total row count, in one round trip.
+    """One page of `statement`, and the total from `counted` (a `count(*)` of the same rows).
 
-    The count rides along as `count(*) OVER ()`; only a page past the end (no rows to carry it)
-    costs a second query.
+    The count runs only when the page does not already tell the total (a first page that is
+    not full, a last page). It is its own query rather than `count(*) OVER ()` on the page: on
+    PostgreSQL 15 the planner costs such a window as if it could stop early, and walks a date
+    index over every task instead of the few rows the filters select.
     """
-    rows = session.execute(
-        statement.add_columns(func.count().over().label("total")).limit(limit).offset(offset)
-    ).all()
-    if rows:
-        return rows, int(rows[0].total)
-    if offset == 0:
-        return rows, 0
-    counted = select(func.count()).select_from(statement.order_by(None).subquery())
+    rows = session.execute(statement.limit(limit).offset(offset)).all()
+    if 0 < len(rows) < limit or (offset == 0 and not rows):
+        return rows, offset + len(rows)
     return rows, int(session.scalar(counted) or 0)
 
 
 # --- Tasks --------------------------------------------------------------------------------------
+
+
+# Undated tasks sort last. Sorting on this expression rather than on `due_on` itself also keeps
+# PostgreSQL from walking the due-date index over every task to fill a page of one agency's or
+# one plan's: it reads the rows the filters select (an agency's, a plan's) and sorts those.
+LAST_DAY = date(9999, 12, 31)
 
 
 def _task_rows(*, today: date, due_soon_days: int) -> AnySelect:
@@ -126,9 +129,11 @@ def list_tasks(
     statement = (
         _task_rows(today=today, due_soon_days=due_soon_days)
         .where(*conditions)
-        .order_by(Task.due_on.asc().nulls_last(), Task.id)
+        .order_by(func.coalesce(Task.due_on, LAST_DAY), Task.id)
     )
-    return _page(session, statement, limit=limit, offset=offset)
+    # Every task has exactly one agency and one plan: the total needs no joins.
+    counted = select(func.count()).select_from(Task).where(*conditions)
+    return _page(session, statement, counted, limit=limit, offset=offset)
 
 
 def get_task(
@@ -156,7 +161,8 @@ def list_updates(
         .options(selectinload(StatusUpdate.attachments))
         .order_by(StatusUpdate.created_at.desc(), StatusUpdate.id.desc())
     )
-    return _page(session, statement, limit=limit, offset=offset)
+    counted = select(func.count()).where(StatusUpdate.task_id == task_id)
+    return _page(session, statement, counted, limit=limit, offset=offset)
 
 
 def task_states(session: Session, *, plan_id: int, agency_id: int) -> Sequence[AnyRow]:
@@ -201,7 +207,14 @@ def list_obligations(
         .where(*conditions)
         .order_by(ReportObligation.due_on, Agency.name, ReportObligation.id)
     )
-    return _page(session, statement, limit=limit, offset=offset)
+    # A filter may name the deadline's plan: keep that join, drop the others.
+    counted = (
+        select(func.count())
+        .select_from(ReportObligation)
+        .join(ReportDeadline, ReportDeadline.id == ReportObligation.deadline_id)
+        .where(*conditions)
+    )
+    return _page(session, statement, counted, limit=limit, offset=offset)
 
 
 def get_obligation(

@@ -171,14 +171,24 @@ def test_a_page_costs_the_same_queries_for_2_or_60_tasks(
     headers = world.headers["lead"]
     api.get("/api/tasks", headers=headers)  # warm up: first-connection set-up is not per page
     with _statements(settings) as few:
-        assert len(api.get("/api/tasks", headers=headers).json()["items"]) == 2
+        page = api.get("/api/tasks", params={"limit": 1}, headers=headers).json()
+        assert (len(page["items"]), page["total"]) == (1, 2)
     for n in range(58):
         add_task(session, world.plan, world.health, due_on=date(2025, 7, 1 + n % 28))
     session.commit()
     with _statements(settings) as many:
-        assert (
-            len(api.get("/api/tasks", params={"limit": 60}, headers=headers).json()["items"]) == 60
-        )
+        page = api.get("/api/tasks", params={"limit": 60}, headers=headers).json()
+        assert (len(page["items"]), page["total"]) == (60, 60)
     assert len(many) == len(few)
     task_queries = [sql for sql in many if "FROM tasks" in sql]
-    assert len(task_queries) == 1, task_queries
+    assert len(task_queries) == 2, task_queries  # the page and its total
+
+
+def test_totals_are_right_on_every_page(api: TestClient, session: Session, world: World) -> None:
+    for n in range(5):
+        add_task(session, world.plan, world.health, due_on=date(2025, 7, 1 + n))
+    session.commit()
+    headers = world.headers["lead"]  # sees 7 tasks
+    for offset, size in ((0, 3), (3, 3), (6, 1), (7, 0), (50, 0)):
+        page = api.get("/api/tasks", params={"limit": 3, "offset": offset}, headers=headers).json()
+        assert (len(page["items"]), page["total"]) == (size, 7), offset
