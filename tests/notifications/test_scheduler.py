@@ -13,6 +13,7 @@ from pathlib import Path
 
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
@@ -20,6 +21,8 @@ from notifications import outbox
 from notifications.scheduler import Runner, build_scheduler, serve
 from service.clock import FixedClock
 from service.config import Settings
+from service.database import dispose_engines
+from service.main import create_app
 from service.models import Notification, NotificationStatus
 from tests.notifications.smtp_sink import SmtpSink
 
@@ -184,3 +187,32 @@ def test_the_scheduler_sweeps_at_start_and_stops_on_request(
     asyncio.run(run())
 
     assert sorted(m.subject for m in smtp.take()) == ["Thư số 0", "Thư số 1"]
+
+
+def test_the_scheduler_runs_inside_the_web_process_when_asked(
+    session: Session, notify_settings: Settings, smtp: SmtpSink
+) -> None:
+    queue(session, 1, sender=notify_settings.smtp_sender)
+    settings = notify_settings.model_copy(update={"scheduler_in_serve": True})
+
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/healthz").status_code == 200
+        deadline = time.monotonic() + 20
+        while not smtp.received and time.monotonic() < deadline:
+            time.sleep(0.05)
+    dispose_engines()
+
+    assert [m.subject for m in smtp.take()] == ["Thư số 0"]
+
+
+def test_the_web_process_sends_nothing_by_default(
+    session: Session, notify_settings: Settings, smtp: SmtpSink
+) -> None:
+    queue(session, 1, sender=notify_settings.smtp_sender)
+
+    with TestClient(create_app(notify_settings)) as client:
+        assert client.get("/healthz").status_code == 200
+        time.sleep(1)
+    dispose_engines()
+
+    assert smtp.take() == []
