@@ -344,10 +344,13 @@ def compose(session: Session, *, now: datetime, settings: Settings) -> ComposeRe
         # Nothing goes out at night: the day's reminders wait for the digest time.
         return ComposeResult()
     today = local_now.date()
+    calendar = load_calendar(session)
+    if not calendar.is_working_day(today):
+        # Days off stay quiet: what was found after Friday's digest goes out on Monday.
+        return ComposeResult()
     events = repo.queued_events(session)
     if not events:
         return ComposeResult()
-    calendar = load_calendar(session)
     obligations = repo.obligation_details(
         session, obligation_ids={e.obligation_id for e in events if e.obligation_id}
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from pydantic import ValidationError
 
 from notifications.calendar import WorkingCalendar
 from notifications.policy import (
@@ -18,8 +19,10 @@ from notifications.policy import (
     format_ladder,
     parse_days,
     parse_ladder,
+    policy_from_settings,
     schedule,
 )
+from service.config import Settings
 
 CALENDAR = WorkingCalendar()
 DEFAULT = ReminderPolicy()
@@ -239,3 +242,47 @@ def test_bad_policies_are_refused(call, code: str, message: str) -> None:
 
     assert error.value.code == code
     assert message in error.value.message
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("escalation_ladder", "3=boss", "Không có nhóm người nhận “boss”"),
+        ("reminder_days", "7,3,3", "bị lặp lại"),
+        ("digest_time", "7h30", "Giờ “7h30” không đúng dạng GIỜ:PHÚT"),
+        ("digest_time", "24:00", "Giờ “24:00” không đúng dạng GIỜ:PHÚT"),
+    ],
+)
+def test_settings_the_scheduler_cannot_use_are_refused_at_start(
+    field: str, value: str, message: str
+) -> None:
+    with pytest.raises(ValidationError) as error:
+        Settings(environment="test", **{field: value})
+
+    assert message in str(error.value)
+
+
+def test_tls_and_starttls_together_are_refused() -> None:
+    with pytest.raises(ValidationError) as error:
+        Settings(environment="test", smtp_tls=True, smtp_starttls=True)
+
+    assert "Chỉ bật một trong hai" in str(error.value)
+
+
+def test_the_deployment_policy_comes_from_settings() -> None:
+    settings = Settings(
+        environment="test",
+        reminder_days="5,2",
+        reminder_on_the_day=False,
+        escalation_ladder="2=lead_office!",
+        reminder_repeat_every=0,
+    )
+
+    policy = policy_from_settings(settings)
+
+    assert [s.name for s in schedule(policy, due_on=date(2024, 6, 10), calendar=CALENDAR)] == [
+        "d-5",
+        "d-2",
+        "e+2",
+    ]
+    assert policy.ladder[0].immediate
