@@ -11,8 +11,8 @@ any number of processes, and the dedup keys make the repeats no-ops:
   reachable?), keeps the latest step per recipient and item, and from the digest time on turns
   each recipient's events into one e-mail a day ("digest:<recipient>:<day>"); rungs marked
   immediate get an e-mail of their own.
-- `dispatch` claims due outbox rows, sends them over one SMTP connection per batch and marks
-  each one as soon as the server answered.
+- `dispatch` claims due outbox rows in batches, sends each batch over one SMTP connection
+  (`smtp_connections` batches side by side) and marks each e-mail as soon as the server answered.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import socket
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -594,14 +594,10 @@ def _with_sign_in_link(
             expires_at=now + timedelta(hours=settings.reminder_link_hours),
         )
         link = login_link_url(settings, token)
-    return outbox.Claimed(
-        **{
-            **item.__dict__,
-            "body_text": item.body_text.replace(SIGN_IN_PLACEHOLDER, link),
-            "body_html": item.body_html.replace(SIGN_IN_PLACEHOLDER, link)
-            if item.body_html
-            else None,
-        }
+    return replace(
+        item,
+        body_text=item.body_text.replace(SIGN_IN_PLACEHOLDER, link),
+        body_html=item.body_html.replace(SIGN_IN_PLACEHOLDER, link) if item.body_html else None,
     )
 
 
