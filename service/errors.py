@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -80,6 +81,16 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StaleDataError)
     async def stale(_request: Request, _error: StaleDataError) -> JSONResponse:
         return _response(409, "request.conflict", t("request.conflict"))
+
+    # A value the database cannot hold (an id past its integer range, say) is the client's
+    # mistake, whichever route it came through: 422, not 500.
+    @app.exception_handler(DataError)
+    async def out_of_range(_request: Request, _error: DataError) -> JSONResponse:
+        return _response(422, "request.invalid", t("request.invalid"))
+
+    @app.exception_handler(OverflowError)
+    async def overflow(_request: Request, _error: OverflowError) -> JSONResponse:
+        return _response(422, "request.invalid", t("request.invalid"))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, error: StarletteHTTPException) -> JSONResponse:

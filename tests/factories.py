@@ -15,8 +15,8 @@ _serial = itertools.count(1)
 def agency(session: Session, name: str | None = None, **fields: object) -> Agency:
     row = Agency(
         name=name or f"Phòng Thử nghiệm {next(_serial)}",
-        level=fields.pop("level", AgencyLevel.HUYEN),
-        kind=fields.pop("kind", AgencyKind.PHONG),
+        level=fields.pop("level", AgencyLevel.DISTRICT),
+        kind=fields.pop("kind", AgencyKind.DEPARTMENT),
         **fields,
     )
     session.add(row)
