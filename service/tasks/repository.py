@@ -102,15 +102,18 @@ def _page(
 LAST_DAY = date(9999, 12, 31)
 
 
-def _task_rows(*, today: date, due_soon_days: int) -> AnySelect:
-    """A task with what its API shape needs: agency name, plan title and status, timeliness."""
+def _task_rows() -> AnySelect:
+    """A task with what its API shape needs: agency name, plan title and status.
+
+    Timeliness is not selected: the service derives it from the row (the SQL form of the rule
+    is for filtering, where it must run in the database).
+    """
     return (
         select(
             Task,
             Agency.name.label("agency_name"),
             Plan.title.label("plan_title"),
             Plan.status.label("plan_status"),
-            timeliness_sql(today=today, due_soon_days=due_soon_days).label("timeliness"),
         )
         .join(Agency, Agency.id == Task.agency_id)
         .join(Plan, Plan.id == Task.plan_id)
@@ -118,36 +121,18 @@ def _task_rows(*, today: date, due_soon_days: int) -> AnySelect:
 
 
 def list_tasks(
-    session: Session,
-    *,
-    conditions: Sequence[ColumnElement[bool]],
-    today: date,
-    due_soon_days: int,
-    limit: int,
-    offset: int,
+    session: Session, *, conditions: Sequence[ColumnElement[bool]], limit: int, offset: int
 ) -> tuple[Sequence[AnyRow], int]:
     statement = (
-        _task_rows(today=today, due_soon_days=due_soon_days)
-        .where(*conditions)
-        .order_by(func.coalesce(Task.due_on, LAST_DAY), Task.id)
+        _task_rows().where(*conditions).order_by(func.coalesce(Task.due_on, LAST_DAY), Task.id)
     )
     # Every task has exactly one agency and one plan: the total needs no joins.
     counted = select(func.count()).select_from(Task).where(*conditions)
     return _page(session, statement, counted, limit=limit, offset=offset)
 
 
-def get_task(
-    session: Session,
-    *,
-    task_id: int,
-    scope: ColumnElement[bool],
-    today: date,
-    due_soon_days: int,
-) -> AnyRow | None:
-    statement = _task_rows(today=today, due_soon_days=due_soon_days).where(
-        Task.id == task_id, scope
-    )
-    return session.execute(statement).first()
+def get_task(session: Session, *, task_id: int, scope: ColumnElement[bool]) -> AnyRow | None:
+    return session.execute(_task_rows().where(Task.id == task_id, scope)).first()
 
 
 def list_updates(

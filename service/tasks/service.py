@@ -97,30 +97,19 @@ def list_tasks(
     if filters.q and filters.q.strip():
         conditions.append(repository.text_contains(session, Task.text, filters.q))
     rows, total = repository.list_tasks(
-        session,
-        conditions=conditions,
-        today=today,
-        due_soon_days=settings.due_soon_days,
-        limit=page.limit,
-        offset=page.offset,
+        session, conditions=conditions, limit=page.limit, offset=page.offset
     )
-    items = [_task_read(row[0], row, Timeliness(row.timeliness)) for row in rows]
+    items = [_task_read(row, today=today, settings=settings) for row in rows]
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
 
 
 def get_task(
     session: Session, *, user: User, task_id: int, clock: Clock, settings: Settings
 ) -> TaskRead:
-    row = repository.get_task(
-        session,
-        task_id=task_id,
-        scope=task_scope(user),
-        today=today_local(clock),
-        due_soon_days=settings.due_soon_days,
-    )
+    row = repository.get_task(session, task_id=task_id, scope=task_scope(user))
     if row is None:
         raise AppError("task.not_found", status=404)
-    return _task_read(row[0], row, Timeliness(row.timeliness))
+    return _task_read(row, today=today_local(clock), settings=settings)
 
 
 def update_status(
@@ -136,13 +125,7 @@ def update_status(
     """Record a focal point's report on a task: new state and progress, narrative, evidence."""
     now = clock()
     today = local_date(now)
-    row = repository.get_task(
-        session,
-        task_id=task_id,
-        scope=task_scope(user),
-        today=today,
-        due_soon_days=settings.due_soon_days,
-    )
+    row = repository.get_task(session, task_id=task_id, scope=task_scope(user))
     if row is None:
         raise AppError("task.not_found", status=404)
     task: Task = row[0]
@@ -150,7 +133,7 @@ def update_status(
     if row.plan_status != PlanStatus.ACTIVE:
         raise AppError("task.plan_not_active", status=409)
     if data.version != task.version:
-        _task_conflict(_task_read(task, row, Timeliness(row.timeliness)))
+        _task_conflict(_task_read(row, today=today, settings=settings))
     progress = _progress_for(data, task)
     blocked_reason = _reason_for(data)
     checked = evidence.check_files(files, max_upload_mb=settings.max_upload_mb)
@@ -199,9 +182,8 @@ def update_status(
     attachments = evidence.save_attachments(
         session, data_dir=settings.data_dir, files=checked, status_update_id=update.id
     )
-    timeliness = timeliness_of(task, today=today, due_soon_days=settings.due_soon_days)
     return TaskUpdated(
-        task=_task_read(task, row, timeliness),
+        task=_task_read(row, today=today, settings=settings),
         update=_update_read(update, user_name=user.full_name, attachments=attachments),
     )
 
@@ -269,7 +251,10 @@ def _fresh_task(
             return None
 
 
-def _task_read(task: Task, row: AnyRow, timeliness: Timeliness) -> TaskRead:
+def _task_read(row: AnyRow, *, today: date, settings: Settings) -> TaskRead:
+    """A task row (task, agency name, plan title) as the API shows it, timeliness derived."""
+    task: Task = row[0]
+    timeliness = timeliness_of(task, today=today, due_soon_days=settings.due_soon_days)
     return TaskRead(
         id=task.id,
         plan_id=task.plan_id,
