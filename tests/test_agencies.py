@@ -168,6 +168,15 @@ def test_reading_needs_sign_in(client: TestClient) -> None:
     assert client.get("/api/agencies").status_code == 401
 
 
+@pytest.mark.parametrize("path", ["/api/agencies/2147483648", "/api/agencies/0"])
+def test_an_id_no_row_can_have_is_a_422(
+    client: TestClient, admin: dict[str, str], path: str
+) -> None:
+    response = client.get(path, headers=admin)
+    assert response.status_code == 422
+    assert error_code(response) == "request.invalid"
+
+
 def test_unknown_agency_is_404(client: TestClient, admin: dict[str, str]) -> None:
     response = client.get("/api/agencies/999999", headers=admin)
     assert response.status_code == 404

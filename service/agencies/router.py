@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
 from service.agencies import service
 from service.agencies.schemas import (
+    MAX_ID,
     AgencyCreate,
     AgencyRead,
     AgencyUpdate,
@@ -25,6 +26,9 @@ from service.models import AgencyKind, AgencyLevel
 from service.pagination import Page, PageDep
 
 router = APIRouter(prefix="/agencies", tags=["agencies"])
+
+# A larger number cannot name an agency: a 422 rather than a database error.
+RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 @router.get("", response_model=Page[AgencyRead])
@@ -56,13 +60,13 @@ def sync_registry(session: SessionDep, user: AdminUser) -> SyncResult:
 
 
 @router.get("/{agency_id}", response_model=AgencyRead)
-def get_agency(session: SessionDep, _user: CurrentUser, agency_id: int) -> AgencyRead:
+def get_agency(session: SessionDep, _user: CurrentUser, agency_id: RowId) -> AgencyRead:
     return service.to_read(service.get_agency(session, agency_id=agency_id))
 
 
 @router.patch("/{agency_id}", response_model=AgencyRead)
 def update_agency(
-    session: SessionDep, user: AdminUser, agency_id: int, data: AgencyUpdate
+    session: SessionDep, user: AdminUser, agency_id: RowId, data: AgencyUpdate
 ) -> AgencyRead:
     agency = service.update_agency(session, agency_id=agency_id, data=data, actor=user)
     return service.to_read(agency)
@@ -70,21 +74,23 @@ def update_agency(
 
 @router.put("/{agency_id}/members", response_model=AgencyRead)
 def set_members(
-    session: SessionDep, user: AdminUser, agency_id: int, data: MembersUpdate
+    session: SessionDep, user: AdminUser, agency_id: RowId, data: MembersUpdate
 ) -> AgencyRead:
     group = service.set_members(session, group_id=agency_id, member_ids=data.member_ids, actor=user)
     return service.to_read(group)
 
 
 @router.post("/{agency_id}/members", response_model=AgencyRead)
-def add_member(session: SessionDep, user: AdminUser, agency_id: int, data: MemberAdd) -> AgencyRead:
+def add_member(
+    session: SessionDep, user: AdminUser, agency_id: RowId, data: MemberAdd
+) -> AgencyRead:
     group = service.add_member(session, group_id=agency_id, member_id=data.member_id, actor=user)
     return service.to_read(group)
 
 
 @router.delete("/{agency_id}/members/{member_id}", response_model=AgencyRead)
 def remove_member(
-    session: SessionDep, user: AdminUser, agency_id: int, member_id: int
+    session: SessionDep, user: AdminUser, agency_id: RowId, member_id: RowId
 ) -> AgencyRead:
     group = service.remove_member(session, group_id=agency_id, member_id=member_id, actor=user)
     return service.to_read(group)

@@ -32,6 +32,9 @@ def _email(value: str | None) -> str | None:
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 ShortName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 Email = Annotated[str | None, AfterValidator(_email)]
+# A row id sent by a client: a larger number cannot name a row (and would overflow the column).
+MAX_ID = 2**31 - 1
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 class AgencyRead(BaseModel):
@@ -59,7 +62,7 @@ class AgencyCreate(BaseModel):
     short_name: ShortName | None = None
     level: AgencyLevel
     kind: AgencyKind
-    parent_id: int | None = None
+    parent_id: Id | None = None
     is_group: bool = False
     head_email: Email = Field(default=None, max_length=320)
     aliases: list[Name] = Field(default_factory=list, max_length=100)
@@ -74,7 +77,7 @@ class AgencyUpdate(BaseModel):
     short_name: ShortName | None = None
     level: AgencyLevel | None = None
     kind: AgencyKind | None = None
-    parent_id: int | None = None
+    parent_id: Id | None = None
     is_group: bool | None = None
     head_email: Email = Field(default=None, max_length=320)
     is_active: bool | None = None
@@ -91,13 +94,13 @@ class AgencyUpdate(BaseModel):
 class MembersUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    member_ids: list[int] = Field(max_length=5000)
+    member_ids: list[Id] = Field(max_length=5000)
 
 
 class MemberAdd(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    member_id: int
+    member_id: Id
 
 
 class SyncResult(BaseModel):

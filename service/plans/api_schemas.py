@@ -13,7 +13,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from service.agencies.schemas import Email, Name
+from service.agencies.schemas import MAX_ID, Email, Id, Name
 from service.clock import LocalDateTime
 from service.models import AgencyKind, AgencyLevel, PlanStatus, SourceFormat, TaskRole
 
@@ -23,6 +23,9 @@ Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, ma
 Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 Heading = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 Year = Annotated[int, Field(ge=1945, le=2100)]
+# Keys and member indexes inside a draft.
+Key = Annotated[int, Field(ge=1, le=MAX_ID)]
+Index = Annotated[int, Field(ge=0, le=MAX_ID)]
 
 
 class _NoNulls(BaseModel):
@@ -187,9 +190,9 @@ class PlanUpdate(_NoNulls):
     issued_on: date | None = None
     start_year: Year | None = None
     end_year: Year | None = None
-    lead_agency_id: int | None = None
-    report_to_agency_id: int | None = None
-    parent_plan_id: int | None = None
+    lead_agency_id: Id | None = None
+    report_to_agency_id: Id | None = None
+    parent_plan_id: Id | None = None
 
 
 class AssignmentUpdate(_NoNulls):
@@ -203,7 +206,7 @@ class AssignmentMerge(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     # The assignment merged into this one (and then gone).
-    other_key: int
+    other_key: Key
     heading: Heading | None = None
 
 
@@ -211,20 +214,20 @@ class AssignmentSplit(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     # Indexes of the members that move to a new assignment placed right after this one.
-    members: list[int] = Field(min_length=1, max_length=500)
+    members: list[Index] = Field(min_length=1, max_length=500)
 
 
 class MemberAdd(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Name
-    agency_id: int | None = None
+    agency_id: Id | None = None
 
 
 class MemberMap(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    agency_id: int
+    agency_id: Id
     # Also make the spelling an alias of the agency, so the next plan resolves it by itself.
     remember: bool = True
 
@@ -238,7 +241,7 @@ class MemberAgencyCreate(BaseModel):
     name: Name | None = None
     level: AgencyLevel
     kind: AgencyKind
-    parent_id: int | None = None
+    parent_id: Id | None = None
     is_group: bool = False
     head_email: Email = Field(default=None, max_length=320)
 

@@ -172,6 +172,20 @@ def test_bad_metadata_is_refused_and_nothing_changes(
     assert "plan.update" not in audit_actions(draft.session, draft.id)
 
 
+def test_huge_ids_are_a_422_not_a_database_error(draft: Draft) -> None:
+    key = draft.assignment("Phòng Tư pháp")["key"]
+    calls = [
+        ("GET", "/api/plans/9223372036854775808", None),
+        ("PATCH", draft.url, {"lead_agency_id": 2**31}),
+        ("PUT", f"{draft.url}/assignments/{key}/members/0/agency", {"agency_id": 2**63}),
+        ("PATCH", f"{draft.url}/tasks/{2**40}", {"text": "X"}),
+    ]
+    for method, url, body in calls:
+        response = draft.client.request(method, url, json=body, headers=draft.lead)
+        assert response.status_code == 422, (method, url)
+        assert error_code(response) == "request.invalid"
+
+
 def test_a_lead_office_cannot_hand_its_draft_to_another_agency(draft: Draft) -> None:
     health = agency_named(draft.session, HEALTH_OFFICE).id
 
