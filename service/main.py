@@ -37,6 +37,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(link_router)
     app.include_router(__import__("notifications.router", fromlist=["_"]).router, prefix="/api")
 
+    # The pages (no /api prefix), with their CSS and vendored htmx under /static.
+    from service.web.router import router as web_router
+
+    app.include_router(web_router)
+
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
         return {"status": "ok"}

@@ -58,6 +58,13 @@ PUBLIC = {
     ("POST", "/api/auth/login"),
     # Clearing one's own cookie needs no proof of who one is.
     ("POST", "/api/auth/logout"),
+    # The web pages' sign-in form and its two posts, sign-out, and the pages' CSS and script.
+    ("GET", "/sign-in"),
+    ("POST", "/sign-in/link"),
+    ("POST", "/sign-in/password"),
+    ("POST", "/sign-out"),
+    ("GET", "/static/app.css"),
+    ("GET", "/static/htmx.min.js"),
 }
 
 # May write rows, but only about the caller's own account.

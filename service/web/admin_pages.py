@@ -98,7 +98,7 @@ def _lines(text: str) -> list[str]:
 
 @router.post("/agencies")
 def create_agency(
-    request: Request, form: FormDep, user: AdminPageUser, session: SessionDep
+    request: Request, user: AdminPageUser, form: FormDep, session: SessionDep
 ) -> Response:
     values = optional(form, "name", "short_name", "level", "kind", "head_email", "aliases")
 
@@ -155,7 +155,7 @@ def _agency_page(
 
 @router.post("/agencies/{agency_id}")
 def update_agency(
-    request: Request, agency_id: PathId, form: FormDep, user: AdminPageUser, session: SessionDep
+    request: Request, agency_id: PathId, user: AdminPageUser, form: FormDep, session: SessionDep
 ) -> Response:
     def run() -> Any:
         data = validate(
@@ -239,7 +239,7 @@ def _users_page(
 
 @router.post("/users")
 def create_user(
-    request: Request, form: FormDep, user: AdminPageUser, session: SessionDep
+    request: Request, user: AdminPageUser, form: FormDep, session: SessionDep
 ) -> Response:
     values = optional(form, "email", "full_name", "phone", "role", "agency_id")
 
@@ -291,8 +291,8 @@ def _user_page(
 def update_user(
     request: Request,
     user_id: PathId,
-    form: FormDep,
     user: AdminPageUser,
+    form: FormDep,
     session: SessionDep,
     clock: ClockDep,
 ) -> Response:
@@ -325,8 +325,8 @@ def update_user(
 def pause_user(
     request: Request,
     user_id: PathId,
-    form: FormDep,
     user: AdminPageUser,
+    form: FormDep,
     session: SessionDep,
     clock: ClockDep,
 ) -> Response:
@@ -392,8 +392,8 @@ def _holidays_page(
 @router.post("/holidays")
 def add_holiday(
     request: Request,
-    form: FormDep,
     user: AdminPageUser,
+    form: FormDep,
     session: SessionDep,
     clock: ClockDep,
     settings: SettingsDep,
@@ -423,8 +423,8 @@ def add_holiday(
 @router.post("/holidays/remove")
 def remove_holiday(
     request: Request,
-    form: FormDep,
     user: AdminPageUser,
+    form: FormDep,
     session: SessionDep,
     clock: ClockDep,
     settings: SettingsDep,
@@ -497,7 +497,7 @@ def _outbox_page(
 
 @router.post("/outbox/retry")
 def retry(
-    request: Request, form: FormDep, user: AdminPageUser, session: SessionDep, clock: ClockDep
+    request: Request, user: AdminPageUser, form: FormDep, session: SessionDep, clock: ClockDep
 ) -> Response:
     def run() -> Any:
         if form.checked("all_failed"):

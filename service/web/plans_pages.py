@@ -124,8 +124,8 @@ def _plans_page(
 @router.post("/plans/import")
 def import_plan(
     request: Request,
-    form: FormDep,
     user: PageUser,
+    form: FormDep,
     session: SessionDep,
     settings: SettingsDep,
 ) -> Response:
@@ -274,8 +274,8 @@ def _edit(
 def edit_details(
     request: Request,
     plan_id: PathId,
-    form: FormDep,
     user: PageUser,
+    form: FormDep,
     session: SessionDep,
     clock: ClockDep,
     settings: SettingsDep,
@@ -309,8 +309,8 @@ def edit_assignment(
     request: Request,
     plan_id: PathId,
     key: Key,
-    form: FormDep,
     user: PageUser,
+    form: FormDep,
     session: SessionDep,
     clock: ClockDep,
     settings: SettingsDep,
@@ -341,8 +341,8 @@ def delete_assignment(
     request: Request,
     plan_id: PathId,
     key: Key,
-    form: FormDep,
     user: PageUser,
+    form: FormDep,
     session: SessionDep,
     clock: ClockDep,
     settings: SettingsDep,
@@ -365,8 +365,8 @@ def map_member(
     plan_id: PathId,
     key: Key,
     index: Key,
-    form: FormDep,
     user: PageUser,
+    form: FormDep,
     session: SessionDep,
     clock: ClockDep,
     settings: SettingsDep,
@@ -400,8 +400,8 @@ def create_member_agency(
     plan_id: PathId,
     key: Key,
     index: Key,
-    form: FormDep,
     user: PageUser,
+    form: FormDep,
     session: SessionDep,
     clock: ClockDep,
     settings: SettingsDep,
@@ -433,8 +433,8 @@ def add_task(
     request: Request,
     plan_id: PathId,
     key: Key,
-    form: FormDep,
     user: PageUser,
+    form: FormDep,
     session: SessionDep,
     clock: ClockDep,
     settings: SettingsDep,
@@ -471,8 +471,8 @@ def edit_task(
     request: Request,
     plan_id: PathId,
     key: Key,
-    form: FormDep,
     user: PageUser,
+    form: FormDep,
     session: SessionDep,
     clock: ClockDep,
     settings: SettingsDep,
@@ -509,8 +509,8 @@ def delete_task(
     request: Request,
     plan_id: PathId,
     key: Key,
-    form: FormDep,
     user: PageUser,
+    form: FormDep,
     session: SessionDep,
     clock: ClockDep,
     settings: SettingsDep,
@@ -531,8 +531,8 @@ def delete_task(
 def add_deadline(
     request: Request,
     plan_id: PathId,
-    form: FormDep,
     user: PageUser,
+    form: FormDep,
     session: SessionDep,
     clock: ClockDep,
     settings: SettingsDep,
@@ -564,8 +564,8 @@ def edit_deadline(
     request: Request,
     plan_id: PathId,
     key: Key,
-    form: FormDep,
     user: PageUser,
+    form: FormDep,
     session: SessionDep,
     clock: ClockDep,
     settings: SettingsDep,
@@ -598,8 +598,8 @@ def delete_deadline(
     request: Request,
     plan_id: PathId,
     key: Key,
-    form: FormDep,
     user: PageUser,
+    form: FormDep,
     session: SessionDep,
     clock: ClockDep,
     settings: SettingsDep,
@@ -620,8 +620,8 @@ def delete_deadline(
 def activate(
     request: Request,
     plan_id: PathId,
-    form: FormDep,
     user: PageUser,
+    form: FormDep,
     session: SessionDep,
     clock: ClockDep,
     settings: SettingsDep,
@@ -643,8 +643,8 @@ def activate(
 def close(
     request: Request,
     plan_id: PathId,
-    form: FormDep,
     user: PageUser,
+    form: FormDep,
     session: SessionDep,
     clock: ClockDep,
     settings: SettingsDep,
@@ -666,8 +666,8 @@ def close(
 def discard(
     request: Request,
     plan_id: PathId,
-    form: FormDep,
     user: PageUser,
+    form: FormDep,
     session: SessionDep,
     clock: ClockDep,
     settings: SettingsDep,
@@ -698,8 +698,8 @@ def discard(
 def urge(
     request: Request,
     plan_id: PathId,
-    form: FormDep,
     user: PageUser,
+    form: FormDep,
     session: SessionDep,
     clock: ClockDep,
     settings: SettingsDep,
@@ -795,8 +795,8 @@ def _policy_page(
 def set_policy(
     request: Request,
     plan_id: PathId,
-    form: FormDep,
     user: PageUser,
+    form: FormDep,
     session: SessionDep,
     settings: SettingsDep,
 ) -> Response:
@@ -856,6 +856,6 @@ def set_policy(
 
 
 @router.post("/plans/{plan_id}/policy/clear")
-def clear_policy(plan_id: PathId, form: FormDep, user: PageUser, session: SessionDep) -> Response:
+def clear_policy(plan_id: PathId, user: PageUser, form: FormDep, session: SessionDep) -> Response:
     notification_service.clear_policy(session, user=user, plan_id=plan_id)
     return see_other(f"/plans/{plan_id}/policy", notice="policy_cleared")

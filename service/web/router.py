@@ -281,8 +281,8 @@ def _task_page(
 def update_task(
     request: Request,
     task_id: PathId,
-    form: FormDep,
     user: PageUser,
+    form: FormDep,
     session: SessionDep,
     clock: ClockDep,
     settings: SettingsDep,
@@ -480,8 +480,8 @@ def _report_page(
 def submit_report(
     request: Request,
     obligation_id: PathId,
-    form: FormDep,
     user: PageUser,
+    form: FormDep,
     session: SessionDep,
     clock: ClockDep,
     settings: SettingsDep,
@@ -519,8 +519,8 @@ def submit_report(
 def review_report(
     request: Request,
     obligation_id: PathId,
-    form: FormDep,
     user: PageUser,
+    form: FormDep,
     session: SessionDep,
     clock: ClockDep,
     settings: SettingsDep,
