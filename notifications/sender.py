@@ -7,11 +7,11 @@ must look), which is all the outbox needs to know.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+from dataclasses import dataclass
 from datetime import datetime
 from email.header import Header
-from email.message import Message
-from email.mime.multipart import MIMEMultipart
-from email.mime.text import MIMEText
 from email.utils import format_datetime, formataddr, parseaddr
 from types import TracebackType
 from typing import Protocol
@@ -47,7 +47,7 @@ class Mailer(Protocol):
         tb: TracebackType | None,
     ) -> None: ...
 
-    async def send(self, message: Message) -> None: ...
+    async def send(self, message: Outgoing) -> None: ...
 
 
 class SmtpMailer:
@@ -99,12 +99,12 @@ class SmtpMailer:
             except (aiosmtplib.SMTPException, OSError):
                 smtp.close()
 
-    async def send(self, message: Message) -> None:
+    async def send(self, message: Outgoing) -> None:
         smtp = self._smtp
         if smtp is None or not smtp.is_connected:
             smtp = await self._connect()
         try:
-            await smtp.send_message(message)
+            await smtp.sendmail(message.sender, [message.recipient], message.data)
         except aiosmtplib.SMTPRecipientsRefused as error:
             codes = [refused.code for refused in error.recipients]
             raise DeliveryError(
@@ -134,6 +134,15 @@ def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}".strip()
 
 
+@dataclass(frozen=True)
+class Outgoing:
+    """A message ready for the wire: envelope addresses and the RFC 5322 bytes."""
+
+    sender: str
+    recipient: str
+    data: bytes
+
+
 def build_message(
     *,
     sender: str,
@@ -143,26 +152,45 @@ def build_message(
     body_html: str | None,
     message_id: str,
     now: datetime,
-) -> Message:
+) -> Outgoing:
     """A MIME message: plain text, with the HTML as an alternative when there is one.
 
-    Built with the classic (compat32) API on purpose: the modern header folding of CPython
-    drops the space between two words at some encoded-word boundaries, and Vietnamese subjects
-    are long enough to hit it ("tổ chức" arrived as "tổchức").
+    Written by hand rather than with the `email` package's generator, for two reasons. The
+    modern header folding drops the space between two words at some encoded-word boundaries,
+    and Vietnamese subjects are long enough to hit it ("tổ chức" arrived as "tổchức"); the
+    classic generator re-folds every header and scans every body for its boundary, which made
+    it most of a sender's CPU time. Here the only non-ASCII headers are encoded once (RFC 2047,
+    base64 words), bodies are base64 (RFC 2045), and the boundary contains "=_", which base64
+    text cannot.
     """
-    message: Message
-    if body_html:
-        message = MIMEMultipart("alternative")
-        message.attach(MIMEText(body_text, "plain", "utf-8"))
-        message.attach(MIMEText(body_html, "html", "utf-8"))
-    else:
-        message = MIMEText(body_text, "plain", "utf-8")
     name, address = parseaddr(sender)
-    message["From"] = formataddr((name, address), charset="utf-8")
-    message["To"] = recipient
-    message["Subject"] = Header(subject, "utf-8")  # type: ignore[assignment]
-    message["Message-ID"] = message_id
-    message["Date"] = format_datetime(now)
-    # Reminders are automatic: no out-of-office replies, please (RFC 3834).
-    message["Auto-Submitted"] = "auto-generated"
-    return message
+    boundary = f"=_dondoc_{hashlib.sha256(message_id.encode()).hexdigest()[:24]}"
+    headers = [
+        f"From: {formataddr((name, address), charset='utf-8')}",
+        f"To: {recipient}",
+        f"Subject: {Header(subject, 'utf-8', header_name='Subject').encode()}",
+        f"Message-ID: {message_id}",
+        f"Date: {format_datetime(now)}",
+        # Reminders are automatic: no out-of-office replies, please (RFC 3834).
+        "Auto-Submitted: auto-generated",
+        "MIME-Version: 1.0",
+    ]
+    if body_html:
+        headers.append(f'Content-Type: multipart/alternative; boundary="{boundary}"')
+        parts = [_part("plain", body_text), _part("html", body_html)]
+        body = "".join(f"--{boundary}\r\n{part}" for part in parts) + f"--{boundary}--\r\n"
+    else:
+        plain = _part("plain", body_text)
+        header_block, _, body = plain.partition("\r\n\r\n")
+        headers.extend(header_block.split("\r\n"))
+    text = "\r\n".join(header.replace("\n", "\r\n") for header in headers)
+    return Outgoing(sender=address, recipient=recipient, data=f"{text}\r\n\r\n{body}".encode())
+
+
+def _part(subtype: str, content: str) -> str:
+    encoded = base64.encodebytes(content.encode()).decode("ascii").replace("\n", "\r\n")
+    return (
+        f'Content-Type: text/{subtype}; charset="utf-8"\r\n'
+        "Content-Transfer-Encoding: base64\r\n\r\n"
+        f"{encoded}"
+    )

@@ -134,10 +134,10 @@ def test_killed_mid_dispatch_and_restarted_nothing_is_lost(
             for n in range(30)
         }
         assert {m.message_id for m in mail} == expected
-        # Only messages on the wire when the process died can arrive twice: at most one per
-        # SMTP connection (smtp_connections, 3), with the same Message-ID so mail clients fold
-        # the copies. At-least-once, never lost.
-        assert len(mail) - len(expected) <= 3
+        # Only e-mails sent but not yet marked when the process died can arrive twice: at most
+        # two per SMTP connection (smtp_connections, 3), with the same Message-ID so mail
+        # clients fold the copies. At-least-once, never lost.
+        assert len(mail) - len(expected) <= 6
         session.expire_all()
         assert {row.status for row in session.scalars(select(Notification))} == {
             NotificationStatus.SENT
