@@ -35,6 +35,7 @@ from service.plans.api_schemas import (
     TaskCreate,
     TaskUpdate,
 )
+from service.reports import service as report_service
 from service.reports.schemas import ReportFormat, Submission
 from service.tasks import service as task_service
 from service.tasks.schemas import MAX_ID, TaskFilters
@@ -689,6 +690,44 @@ def discard(
         errors={"activate": errors},
         status_code=errors.status,
     )
+
+
+# --- The consolidated report -------------------------------------------------------------------
+
+
+@router.get("/plans/{plan_id}/report")
+def download_report(
+    plan_id: PathId,
+    user: PageUser,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    report_format: Annotated[ReportFormat, Query(alias="format")] = ReportFormat.DOCX,
+    deadline: Annotated[str, Query(max_length=12, pattern=r"^\d*$")] = "",
+) -> Response:
+    """The consolidated report as a file, from the same service as the API's; the form's
+    "as of today" is an empty `deadline`, which the API's integer parameter would refuse."""
+    deadline_id = int(deadline) if deadline else None
+    if deadline_id is not None and not 1 <= deadline_id <= MAX_ID:
+        raise AppError("consolidated.deadline_not_found", status=404)
+    rendered = report_service.export(
+        session,
+        user=user,
+        plan_id=plan_id,
+        deadline_id=deadline_id,
+        report_format=report_format,
+        clock=clock,
+        settings=settings,
+    )
+    headers = {"cache-control": "no-store", "x-content-type-options": "nosniff"}
+    if report_format == ReportFormat.HTML:
+        # The report page is self-contained: its own inline styles, nothing else.
+        headers["content-security-policy"] = (
+            "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
+        )
+    else:
+        headers["content-disposition"] = f'attachment; filename="{rendered.filename}"'
+    return Response(rendered.content, media_type=rendered.media_type, headers=headers)
 
 
 # --- "Đôn đốc" ----------------------------------------------------------------------------------

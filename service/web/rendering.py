@@ -113,6 +113,9 @@ def render(
     html = environment.get_template(template).render(full)
     response = HTMLResponse(html, status_code=status_code)
     response.headers["content-security-policy"] = PAGE_POLICY
+    # With "no-referrer" (the app-wide default) Chromium sends `Origin: null` on a form post, and
+    # the session's Origin check refuses it. "same-origin" still tells other sites nothing.
+    response.headers["referrer-policy"] = "same-origin"
     # Pages show one person's data: never from a shared cache, never kept after sign-out.
     response.headers["cache-control"] = "no-store"
     csrf.set_cookie_if_new(request, response, settings)
