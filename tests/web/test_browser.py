@@ -159,9 +159,9 @@ def _send_queued_mail(settings: Settings) -> None:
 
 def test_focal_point_signs_in_by_email_updates_a_task_and_submits_a_report(
     live: LiveServer,
-    smtp: SmtpSink,
+    smtp: SmtpSink,  # noqa: F811
     chromium: Any,
-    session: Session,  # noqa: F811
+    session: Session,
 ) -> None:
     world: World = build_world(session)
     health = world.users["health"]
