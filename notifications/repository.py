@@ -366,3 +366,53 @@ def extra_holidays(session: Session, *, year: int | None) -> Sequence[ExtraHolid
 
 def extra_holiday(session: Session, *, day: date) -> ExtraHoliday | None:
     return session.scalar(select(ExtraHoliday).where(ExtraHoliday.day == day))
+
+
+# --- Calendar feed -----------------------------------------------------------------------------
+
+
+def open_deadlines(
+    session: Session,
+    *,
+    obligation_condition: ColumnElement[bool],
+    task_condition: ColumnElement[bool],
+    earliest: date,
+    latest: date,
+    limit: int,
+) -> tuple[Sequence[AnyRow], Sequence[AnyRow]]:
+    """Unsent reports and unfinished tasks of active plans due in [earliest, latest], within
+    the caller's scope (the conditions of service.auth.scope)."""
+    obligations = session.execute(
+        select(
+            ReportObligation.id,
+            ReportObligation.due_on,
+            ReportDeadline.label,
+            Plan.number,
+            Agency.name.label("agency"),
+        )
+        .join(ReportDeadline, ReportDeadline.id == ReportObligation.deadline_id)
+        .join(Plan, Plan.id == ReportDeadline.plan_id)
+        .join(Agency, Agency.id == ReportObligation.agency_id)
+        .where(
+            obligation_condition,
+            ReportObligation.status.in_(OPEN_OBLIGATION),
+            ReportObligation.due_on.between(earliest, latest),
+            Plan.status == PlanStatus.ACTIVE,
+        )
+        .order_by(ReportObligation.due_on, ReportObligation.id)
+        .limit(limit)
+    ).all()
+    tasks = session.execute(
+        select(Task.id, Task.due_on, Task.text, Plan.number, Agency.name.label("agency"))
+        .join(Plan, Plan.id == Task.plan_id)
+        .join(Agency, Agency.id == Task.agency_id)
+        .where(
+            task_condition,
+            Task.state != TaskState.HOAN_THANH,
+            Task.due_on.between(earliest, latest),
+            Plan.status == PlanStatus.ACTIVE,
+        )
+        .order_by(Task.due_on, Task.id)
+        .limit(limit)
+    ).all()
+    return obligations, tasks

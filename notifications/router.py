@@ -4,7 +4,8 @@
 - "đôn đốc", for the lead office of a plan: remind chosen agencies now, through the outbox;
 - a plan's reminder policy: read (whoever sees the plan), override (its lead office);
 - days off: the year's holidays (anyone signed in), extra ones (administrators);
-- pausing a person's reminders (administrators).
+- pausing a person's reminders (administrators);
+- the caller's deadlines as an iCalendar feed.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Path, Query, Response, status
 
 from notifications import scheduler
 from notifications import service as notification_service
@@ -143,3 +144,20 @@ def pause(
     user_id: UserId, body: PauseUpdate, admin: AdminUser, session: SessionDep, clock: ClockDep
 ) -> PauseRead:
     return notification_service.pause(session, actor=admin, user_id=user_id, data=body, now=clock())
+
+
+@router.get(
+    "/calendar.ics",
+    response_class=Response,
+    responses={200: {"content": {"text/calendar": {}}}},
+    summary="Lịch các hạn báo cáo, nhiệm vụ của bạn (iCalendar)",
+)
+def calendar_feed(
+    user: CurrentUser, session: SessionDep, clock: ClockDep, settings: SettingsDep
+) -> Response:
+    content = notification_service.calendar_feed(session, user=user, now=clock(), settings=settings)
+    return Response(
+        content=content,
+        media_type="text/calendar; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="dondoc.ics"'},
+    )

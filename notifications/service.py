@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from email.utils import parseaddr
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from notifications import outbox
+from notifications import ics, outbox
 from notifications import repository as repo
 from notifications.calendar import WorkingCalendar, load_calendar
 from notifications.jobs import overrides_of, recipient_key
@@ -45,10 +46,11 @@ from notifications.schemas import (
     UrgeRecipient,
     UrgeResult,
 )
-from service.auth.scope import leads_plan
+from service.auth.scope import leads_plan, obligation_scope, task_scope
 from service.clock import local_date
 from service.config import Settings
 from service.errors import AppError
+from service.i18n import t
 from service.models import (
     ExtraHoliday,
     Notification,
@@ -510,3 +512,54 @@ def pause(
         detail={"until": data.until.isoformat() if data.until else None},
     )
     return PauseRead(user_id=user.id, reminders_paused_until=user.reminders_paused_until)
+
+
+# --- Calendar feed -----------------------------------------------------------------------------
+
+FEED_DAYS_BACK = 60
+FEED_DAYS_AHEAD = 400
+FEED_LIMIT = 2000
+
+
+def calendar_feed(session: Session, *, user: User, now: datetime, settings: Settings) -> str:
+    """The caller's open deadlines (as far as they may see) as an iCalendar file."""
+    today = local_date(now)
+    obligations, tasks = repo.open_deadlines(
+        session,
+        obligation_condition=obligation_scope(user),
+        task_condition=task_scope(user),
+        earliest=today - timedelta(days=FEED_DAYS_BACK),
+        latest=today + timedelta(days=FEED_DAYS_AHEAD),
+        limit=FEED_LIMIT,
+    )
+    events = [
+        ics.Event(
+            uid=f"obligation-{row.id}-{row.due_on:%Y%m%d}",
+            day=row.due_on,
+            summary=t(
+                "notify.calendar_event",
+                title=row.label,
+                plan=plan_label(row.number),
+                agency=row.agency,
+            ),
+        )
+        for row in obligations
+    ] + [
+        ics.Event(
+            uid=f"task-{row.id}-{row.due_on:%Y%m%d}",
+            day=row.due_on,
+            summary=t(
+                "notify.calendar_event",
+                title=task_label(row.text),
+                plan=plan_label(row.number),
+                agency=row.agency,
+            ),
+        )
+        for row in tasks
+    ]
+    domain = parseaddr(settings.smtp_sender)[1].rpartition("@")[2] or "dondoc.invalid"
+    return ics.calendar(
+        sorted(events, key=lambda event: (event.day, event.uid)),
+        now=now.astimezone(UTC),
+        domain=domain,
+    )

@@ -22,6 +22,7 @@ from service.models import (
     ExtraHoliday,
     Notification,
     NotificationStatus,
+    ObligationStatus,
     PlanReminderPolicy,
     PlanStatus,
     User,
@@ -620,3 +621,50 @@ def test_an_administrator_pauses_and_resumes_reminders(
 
     resumed = api.put(url, json={"until": None}, headers=admin)
     assert resumed.json()["reminders_paused_until"] is None
+
+
+# --- Calendar feed -------------------------------------------------------------------------------
+
+
+def unfold(ics: str) -> list[str]:
+    return ics.replace("\r\n ", "").split("\r\n")
+
+
+def test_the_calendar_feed_lists_the_callers_open_deadlines(
+    api: TestClient, session: Session, world: World
+) -> None:
+    finance = world.agencies["finance"]
+    world.obligations[("finance", date(2024, 6, 10))].status = ObligationStatus.SUBMITTED
+    session.commit()
+
+    mine = api.get("/api/notifications/calendar.ics", headers=headers(session, FARMING))
+    theirs = api.get("/api/notifications/calendar.ics", headers=headers(session, FINANCE))
+
+    assert mine.status_code == 200
+    assert mine.headers["content-type"] == "text/calendar; charset=utf-8"
+    lines = unfold(mine.text)
+    assert lines[0] == "BEGIN:VCALENDAR"
+    assert lines[-2:] == ["END:VCALENDAR", ""]
+    summaries = [line.removeprefix("SUMMARY:") for line in lines if line.startswith("SUMMARY:")]
+    starts = [line for line in lines if line.startswith("DTSTART")]
+    # Farming: both reports (one overdue) and its task due 20/06, by date.
+    assert summaries == [
+        "Báo cáo 6 tháng đầu năm 2024 — Kế hoạch 145/KH-UBND (Phòng Nông nghiệp và Phát triển nông thôn)",
+        "Nhiệm vụ: Chủ trì\\, trực tiếp quản lý\\, hướng dẫn và tổ chức thực hiện Tiểu dự án 1 (Dự án 3)\\; theo… — Kế hoạch 145/KH-UBND (Phòng Nông nghiệp và Phát triển nông thôn)",
+        "Báo cáo năm 2024 — Kế hoạch 145/KH-UBND (Phòng Nông nghiệp và Phát triển nông thôn)",
+    ]
+    assert starts == [
+        "DTSTART;VALUE=DATE:20240610",
+        "DTSTART;VALUE=DATE:20240620",
+        "DTSTART;VALUE=DATE:20241110",
+    ]
+    assert all(len(line.encode()) <= 75 for line in mine.text.split("\r\n"))
+    # Finance submitted its 6-month report: only the annual one is left, and nothing of farming.
+    their_summaries = [line for line in unfold(theirs.text) if line.startswith("SUMMARY:")]
+    assert their_summaries == [f"SUMMARY:Báo cáo năm 2024 — Kế hoạch 145/KH-UBND ({finance.name})"]
+
+
+def test_the_calendar_feed_needs_a_signed_in_user(api: TestClient) -> None:
+    response = api.get("/api/notifications/calendar.ics")
+
+    assert (response.status_code, error_code(response)) == (401, "auth.required")
