@@ -60,7 +60,7 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
 Key = Annotated[int, Path(ge=0, le=MAX_ID)]
 PLANS_PER_PAGE = 50
-OVERDUE_SHOWN = 50
+OVERDUE_PER_PAGE = 50
 REPORT_KINDS = ["semiannual", "annual", "quarterly", "monthly", "period", "adhoc", "other"]
 
 
@@ -212,24 +212,11 @@ def _plan_page(
         )
         return render(request, "review.html", context, user=user, status_code=status_code)
 
-    today = today_local(clock)
     board = views.dashboard(
-        session, plan_id=plan.id, today=today, due_soon_days=settings.due_soon_days
+        session, plan_id=plan.id, today=today_local(clock), due_soon_days=settings.due_soon_days
     )
-    overdue = task_service.list_tasks(
-        session,
-        user=user,
-        filters=TaskFilters(plan_id=plan.id, timeliness=Timeliness.QUA_HAN),
-        page=PageParams(limit=OVERDUE_SHOWN, offset=0),
-        clock=clock,
-        settings=settings,
-    )
-    days = views.working_days_left(session, today=today, days=(t.due_on for t in overdue.items))
     context.update(
         board=board,
-        overdue=[views.task_item(task, days) for task in overdue.items],
-        overdue_total=overdue.total,
-        today=today,
         formats=list(ReportFormat),
         submissions=[Submission.ON_TIME, Submission.LATE, Submission.RETURNED, Submission.MISSING],
         active=plan.status == PlanStatus.ACTIVE,
@@ -238,6 +225,47 @@ def _plan_page(
         ),
     )
     return render(request, "dashboard.html", context, user=user, status_code=status_code)
+
+
+@router.get("/plans/{plan_id}/overdue")
+def overdue_page(
+    request: Request,
+    plan_id: PathId,
+    user: PageUser,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    agency_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    """A plan's overdue tasks, longest overdue first, for one agency or all."""
+    plan = plan_service.get_plan(session, plan_id=plan_id, user=user)
+    if not (sees_everything(user) or leads_plan(user, plan)):
+        raise AppError("consolidated.forbidden", status=403)
+    overdue = task_service.list_tasks(
+        session,
+        user=user,
+        filters=TaskFilters(plan_id=plan.id, agency_id=agency_id, timeliness=Timeliness.QUA_HAN),
+        page=PageParams(limit=OVERDUE_PER_PAGE, offset=(page - 1) * OVERDUE_PER_PAGE),
+        clock=clock,
+        settings=settings,
+    )
+    today = today_local(clock)
+    days = views.working_days_left(session, today=today, days=(t.due_on for t in overdue.items))
+    return render(
+        request,
+        "overdue.html",
+        {
+            "plan": plan,
+            "items": [views.task_item(task, days) for task in overdue.items],
+            "total": overdue.total,
+            "page": page,
+            "pages": max(1, -(-overdue.total // OVERDUE_PER_PAGE)),
+            "agency_id": agency_id,
+            "agency_name": overdue.items[0].agency_name if agency_id and overdue.items else None,
+        },
+        user=user,
+    )
 
 
 def _edit(

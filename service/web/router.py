@@ -55,7 +55,8 @@ from service.web.rendering import STATIC_DIR, render
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
-TASKS_PER_PAGE = 100
+# Most urgent first; a phone shows a page of 25 cards without a long wait or scroll.
+TASKS_PER_PAGE = 25
 HISTORY_PER_PAGE = 50
 
 

@@ -195,6 +195,10 @@ class Dashboard:
     # Per deadline: how many reports of each outcome.
     outcomes: dict[int, dict[Submission, int]]
 
+    @property
+    def overdue(self) -> int:
+        return sum(row.overdue for row in self.agencies)
+
 
 def dashboard(session: Session, *, plan_id: int, today: date, due_soon_days: int) -> Dashboard:
     """Everything a plan's dashboard shows, in three statements whatever the plan's size.

@@ -111,7 +111,6 @@ def test_import_review_fix_a_warning_and_activate(
     assert "Tình hình gửi báo cáo" in dashboard
     assert "Báo cáo 6 tháng đầu năm 2021" in dashboard
     assert "Chưa báo cáo" in dashboard  # a 2021 plan: its reports are missing
-    assert "Nhiệm vụ quá hạn" in dashboard or "Không có nhiệm vụ nào quá hạn." in dashboard
     assert "Gửi đôn đốc" in dashboard
 
 
@@ -300,3 +299,39 @@ def test_focal_point_cannot_import(browser: Browser, world: World, session: Sess
     assert answer.status_code == 403
     assert session.scalars(select(Plan).where(Plan.status == PlanStatus.DRAFT)).all() == []
     assert session.scalars(select(Task)).all()  # the world's tasks are untouched
+
+
+def test_overdue_list_of_a_plan_and_of_one_agency(
+    browser: Browser, world: World, session: Session
+) -> None:
+    from datetime import date
+
+    from tests.tasks.builders import add_task
+
+    add_task(
+        session, world.plan, world.health, text="Báo cáo số liệu quý I", due_on=date(2025, 3, 31)
+    )
+    add_task(session, world.plan, world.lead, text="Hội nghị sơ kết", due_on=date(2025, 5, 20))
+    session.commit()
+    browser.sign_in(world.users["lead"])
+    dashboard = browser.get(f"/plans/{world.plan.id}").text
+    assert f'href="/plans/{world.plan.id}/overdue"' in dashboard
+    page = browser.get(f"/plans/{world.plan.id}/overdue").text
+    assert "Báo cáo số liệu quý I" in page
+    assert "Hội nghị sơ kết" in page
+    assert "31/03/2025" in page
+    # 31/03 to 02/06/2025: 45 weekdays less 30/4, 1/5 and the 2/5 bridge day.
+    assert "Quá hạn 42 ngày làm việc" in page
+    one = browser.get(f"/plans/{world.plan.id}/overdue?agency_id={world.health.id}").text
+    assert "Báo cáo số liệu quý I" in one
+    assert "Hội nghị sơ kết" not in one
+    assert (
+        browser.sign_in(world.users["health"]).get(f"/plans/{world.plan.id}/overdue").status_code
+        == 403
+    )
+    assert (
+        browser.sign_in(world.users["outsider_lead"])
+        .get(f"/plans/{world.plan.id}/overdue")
+        .status_code
+        == 404
+    )
