@@ -160,6 +160,11 @@ def seed(url: str, *, agencies: int, tasks: int) -> dict[str, Any]:
             session.add(deadline)
             session.flush()
             past = due_on < NOW.date()
+
+            def sent_at(index: int, *, past: bool = past) -> datetime | None:
+                day = outcomes[index % 4][1]
+                return datetime.combine(day, datetime.min.time(), UTC) if past and day else None
+
             session.execute(
                 insert(ReportObligation),
                 [
@@ -168,11 +173,7 @@ def seed(url: str, *, agencies: int, tasks: int) -> dict[str, Any]:
                         "agency_id": agency_id,
                         "due_on": due_on,
                         "status": outcomes[index % 4][0] if past else ObligationStatus.PENDING,
-                        "submitted_at": (
-                            datetime.combine(outcomes[index % 4][1], datetime.min.time(), UTC)
-                            if past and outcomes[index % 4][1]
-                            else None
-                        ),
+                        "submitted_at": sent_at(index),
                         "review_comment": "Thiếu số liệu" if past and index % 4 == 2 else None,
                         "version": 1,
                     }
