@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import glob
 import json
 import os
 import platform
@@ -217,7 +218,39 @@ def start_app(url: str, *, port: int, workers: int, pool: int) -> subprocess.Pop
     else:
         process.kill()
         raise SystemExit("the app did not start within 30 s")
-    return process
+    # The port opens before the workers have imported the app: wait until they sit idle, so
+    # their start-up is neither timed nor counted as the updates' CPU.
+    used = -1.0
+    while time.monotonic() < deadline + 60:
+        time.sleep(1)
+        now_used = cpu_seconds(process.pid, "")[0]
+        if now_used - used < 0.05:
+            return process
+        used = now_used
+    process.kill()
+    raise SystemExit("the app did not settle within 90 s")
+
+
+def cpu_seconds(app_pid: int, database: str) -> tuple[float, float]:
+    """CPU time used so far by the app (uvicorn and its workers) and by the PostgreSQL
+    backends serving `database`: what one update costs, whatever else runs on the machine."""
+    tick = os.sysconf("SC_CLK_TCK")
+    app = database_cpu = 0.0
+    for stat in glob.glob("/proc/[0-9]*/stat"):
+        try:
+            with open(stat) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            pid = int(stat.split("/")[2])
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                command = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except (OSError, IndexError):
+            continue  # a process that ended meanwhile
+        used = (int(fields[11]) + int(fields[12])) / tick
+        if pid == app_pid or int(fields[1]) == app_pid:
+            app += used
+        elif command.startswith("postgres: ") and f" {database} " in command:
+            database_cpu += used
+    return app, database_cpu
 
 
 # --- A small HTTP/1.1 keep-alive client ---------------------------------------------------------
@@ -270,6 +303,8 @@ class Results:
     latencies: list[float] = field(default_factory=list)
     statuses: Counter[int] = field(default_factory=Counter)
     seconds: float = 0.0
+    # Every request, warm-up included: what the CPU counters saw.
+    done: int = 0
 
     @property
     def ok(self) -> int:
@@ -316,6 +351,7 @@ async def post_updates(
                     versions[task_id] = json.loads(payload)["task"]["version"]
                 elif status == 409:
                     versions[task_id] = json.loads(payload)["error"]["details"]["task"]["version"]
+                results.done += 1
                 if now >= measure_from:
                     results.latencies.append(took)
                     results.statuses[status] += 1
@@ -479,9 +515,16 @@ def main() -> None:
 
         print("HTTP status updates ...", file=sys.stderr)
         load_before = os.getloadavg()[0]
+        app_cpu, client_cpu = cpu_seconds(app.pid, name), time.process_time()
         http = asyncio.run(
             post_updates(port, people, seconds=options.seconds, warmup=options.warmup)
         )
+        after = cpu_seconds(app.pid, name)
+        cpu_ms = {
+            "app": (after[0] - app_cpu[0]) / http.done * 1000,
+            "database": (after[1] - app_cpu[1]) / http.done * 1000,
+            "client": (time.process_time() - client_cpu) / http.done * 1000,
+        }
         load_after = os.getloadavg()[0]
         print("lists ...", file=sys.stderr)
         focal_token = people[0]["token"]
@@ -523,6 +566,7 @@ def main() -> None:
         [f"{URL_ENV}=postgresql+psycopg://postgres@127.0.0.1:5432/test python bench/updates.py"]
         + sys.argv[1:]
     )
+    cpus = os.cpu_count() or 1
     http_rate = http.ok / http.seconds
     direct_rate = direct.ok / direct.seconds
     lines = [
@@ -551,6 +595,12 @@ def main() -> None:
         f"{direct_rate:.0f} | "
         f"{ms(percentile(direct.latencies, 0.5))} | {ms(percentile(direct.latencies, 0.95))} | "
         f"{ms(percentile(direct.latencies, 0.99))} | {direct.errors} |",
+        "",
+        "CPU time per HTTP update (warm-up included; from /proc): app "
+        f"{cpu_ms['app']:.1f} ms, PostgreSQL {cpu_ms['database']:.1f} ms, load generator "
+        f"{cpu_ms['client']:.1f} ms — so this machine's {cpus} CPUs, if nothing else "
+        f"ran, would carry at most about {cpus * 1000 / sum(cpu_ms.values()):.0f} "
+        "updates/s.",
         "",
         f"HTTP / SQLAlchemy alone: {http_rate / direct_rate:.2f}."
         + (f" HTTP statuses: {dict(http.statuses)}." if http.errors else ""),

@@ -28,8 +28,12 @@ def system_clock() -> datetime:
     return datetime.now(UTC)
 
 
-def get_clock() -> Clock:
-    """FastAPI dependency: the clock of the running app (the system clock unless overridden)."""
+async def get_clock() -> Clock:
+    """FastAPI dependency: the clock of the running app (the system clock unless overridden).
+
+    `async` only so FastAPI calls it on the event loop instead of hopping to a worker thread
+    for a function that does no I/O.
+    """
     return system_clock
 
 
