@@ -29,6 +29,7 @@ from sqlalchemy import Engine
 from notifications import jobs
 from notifications.policy import parse_time_of_day
 from notifications.sender import SmtpMailer
+from service import observability
 from service.clock import LOCAL_TZ, Clock, system_clock
 from service.config import Settings
 from service.database import get_engine
@@ -140,6 +141,7 @@ async def serve(
         clock=clock,
         mailer_factory=mailer_factory,
     )
+    observability.watch_scheduler(runner, settings)
     scheduler = build_scheduler(runner)
     scheduler.start()
     logger.info(

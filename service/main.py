@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from service import __version__
+from service import __version__, observability
 from service.auth.middleware import SecurityHeadersMiddleware
 from service.config import Settings, get_settings
 from service.errors import install_error_handlers
@@ -42,8 +42,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(web_router)
 
-    @app.get("/healthz", include_in_schema=False)
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
+    # /healthz, /readyz, /metrics, the request log and request metrics; outermost middleware.
+    observability.install(app)
     return app

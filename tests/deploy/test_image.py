@@ -32,6 +32,7 @@ from service.cli import app as cli
 from service.config import Settings
 from service.database import alembic_config, parse_database_url
 from service.i18n import t
+from service.observability import ObservabilitySettings
 from tests.deploy.processes import REPO, Dondoc, free_port, run
 from tests.notifications.smtp_sink import SmtpSink
 
@@ -251,7 +252,11 @@ def test_compose_starts_dondoc_after_the_database_is_up_and_migrated() -> None:
 
 
 def test_compose_sets_only_real_settings_pointing_at_its_own_services() -> None:
-    known = {f"DONDOC_{name.upper()}" for model in (Settings,) for name in model.model_fields}
+    known = {
+        f"DONDOC_{name.upper()}"
+        for model in (Settings, ObservabilitySettings)
+        for name in model.model_fields
+    }
     services = compose()["services"]
     for name, service in dondoc_services().items():
         environment = service["environment"]
@@ -328,14 +333,27 @@ def test_the_default_command_serves_and_the_healthcheck_sees_it(
         log=tmp_path / "serve.log",
     )
     try:
-        server.wait_until_answering(f"http://127.0.0.1:{port}/healthz")
-        assert httpx.get(f"http://127.0.0.1:{port}/healthz").json() == {"status": "ok"}
+        base = f"http://127.0.0.1:{port}"
+        server.wait_until_answering(f"{base}/healthz")
+        assert httpx.get(f"{base}/healthz").json() == {"status": "ok"}
+        ready = httpx.get(f"{base}/readyz")
+        assert ready.status_code == 200
+        assert ready.json() == {"status": "ready", "revision": head_revision()}
+        refused = httpx.get(f"{base}/api/tasks", headers={"X-Request-ID": "image-test-1"})
+        assert refused.status_code == 401
         healthy = subprocess.run(healthcheck_command(port), capture_output=True, timeout=30)
         assert healthy.returncode == 0, healthy.stderr
     finally:
         # uvicorn shuts down gracefully, then re-raises the signal: Docker sees exit code 143.
         assert server.stop() == -signal.SIGTERM, server.output
-    assert "Finished server process" in server.output
+    # Logs: JSON, one object per line (the first line is the command's own greeting), with
+    # uvicorn's records in the same form and one line per request.
+    records = [json.loads(line) for line in server.output.splitlines()[1:] if line.strip()]
+    assert "Finished server process" in records[-1]["message"]
+    (request,) = [r for r in records if r.get("request_id") == "image-test-1"]
+    assert request["logger"] == "dondoc.access"
+    assert request["http"]["route"] == "/api/tasks"
+    assert request["http"]["status"] == 401
     unhealthy = subprocess.run(healthcheck_command(port), capture_output=True, timeout=30)
     assert unhealthy.returncode != 0
 
@@ -366,6 +384,7 @@ def test_the_scheduler_command_sends_queued_mail_and_stops_on_sigterm(
     smtp = SmtpSink().start()
     try:
         _queue_mail(database_url, 3)
+        metrics_port = free_port()
         scheduler = Dondoc(
             *dondoc_services()["scheduler"]["command"],
             database_url=database_url,
@@ -374,14 +393,23 @@ def test_the_scheduler_command_sends_queued_mail_and_stops_on_sigterm(
             DONDOC_SMTP_HOST=smtp.host,
             DONDOC_SMTP_PORT=str(smtp.port),
             DONDOC_DISPATCH_SECONDS="1",
+            DONDOC_METRICS_PORT=str(metrics_port),
         )
         try:
             deadline = time.monotonic() + 60
             while len(smtp.received) < 3 and time.monotonic() < deadline:
                 assert scheduler.process.poll() is None, scheduler.output
                 time.sleep(0.2)
+            # Its own metrics endpoint: the sweep that ran at start is timed.
+            scheduler.wait_until_answering(f"http://127.0.0.1:{metrics_port}/metrics")
+            metrics = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics").text
         finally:
             assert scheduler.stop() == 0, scheduler.output
+        assert re.search(r"^dondoc_sweep_duration_seconds_count [1-9]", metrics, re.M), metrics
+        assert re.search(r"^dondoc_sweep_last_success_timestamp_seconds [1-9]", metrics, re.M)
+        # Its log is JSON too.
+        records = [json.loads(line) for line in scheduler.output.splitlines() if line.strip()]
+        assert t("notify.log_stopped") in [r["message"] for r in records]
         assert sorted(message.to for message in smtp.received) == [
             "nguoi0@xa.gov.vn",
             "nguoi1@xa.gov.vn",
