@@ -61,6 +61,7 @@ PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
 Key = Annotated[int, Path(ge=0, le=MAX_ID)]
 PLANS_PER_PAGE = 50
 OVERDUE_PER_PAGE = 50
+AGENCIES_PER_PAGE = 50
 REPORT_KINDS = ["semiannual", "annual", "quarterly", "monthly", "period", "adhoc", "other"]
 
 
@@ -164,8 +165,11 @@ def plan_page(
     session: SessionDep,
     clock: ClockDep,
     settings: SettingsDep,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
-    return _plan_page(request, session, user=user, plan_id=plan_id, clock=clock, settings=settings)
+    return _plan_page(
+        request, session, user=user, plan_id=plan_id, clock=clock, settings=settings, page=page
+    )
 
 
 def _plan_page(
@@ -180,14 +184,14 @@ def _plan_page(
     values: dict[str, dict[str, str]] | None = None,
     status_code: int = 200,
     extra: dict[str, Any] | None = None,
+    page: int = 1,
 ) -> Response:
     plan = plan_service.get_plan(session, plan_id=plan_id, user=user)
     if plan.status != PlanStatus.DRAFT and not (sees_everything(user) or leads_plan(user, plan)):
         # A focal point sees the plans its tasks belong to, but not the other agencies' work.
         raise AppError("consolidated.forbidden", status=403)
-    read = plan_service.to_read(session, plan)
     context: dict[str, Any] = {
-        "plan": read,
+        "plan": plan,
         "manage": can_write(user) and leads_plan(user, plan),
         "errors": errors or {},
         "values": values or {},
@@ -195,6 +199,8 @@ def _plan_page(
         **(extra or {}),
     }
     if plan.status == PlanStatus.DRAFT:
+        read = plan_service.to_read(session, plan)
+        context["plan"] = read
         agencies = agency_service.list_agencies(
             session, page=PageParams(limit=5000, offset=0), is_active=True
         ).items
@@ -215,14 +221,19 @@ def _plan_page(
     board = views.dashboard(
         session, plan_id=plan.id, today=today_local(clock), due_soon_days=settings.due_soon_days
     )
+    # The agencies that need following up first; a page at a time (500 rows do not fit a phone).
+    ranked = sorted(board.agencies, key=lambda row: (-row.problems, views.fold_text(row.name)))
+    pages = max(1, -(-len(ranked) // AGENCIES_PER_PAGE))
+    page = min(page, pages)
     context.update(
         board=board,
+        rows=ranked[(page - 1) * AGENCIES_PER_PAGE : page * AGENCIES_PER_PAGE],
+        page=page,
+        pages=pages,
+        late_agencies=sum(1 for row in ranked if row.problems),
         formats=list(ReportFormat),
         submissions=[Submission.ON_TIME, Submission.LATE, Submission.RETURNED, Submission.MISSING],
         active=plan.status == PlanStatus.ACTIVE,
-        urge_agencies=sorted(
-            board.agencies, key=lambda row: (-row.problems, views.fold_text(row.name))
-        ),
     )
     return render(request, "dashboard.html", context, user=user, status_code=status_code)
 
@@ -251,7 +262,9 @@ def overdue_page(
         settings=settings,
     )
     today = today_local(clock)
-    days = views.working_days_left(session, today=today, days=(t.due_on for t in overdue.items))
+    days = views.working_days_left(
+        session, today=today, days=(task.due_on for task in overdue.items)
+    )
     return render(
         request,
         "overdue.html",
@@ -773,6 +786,13 @@ def urge(
 ) -> Response:
     values = {"message": form.get("message")}
     chosen = form.all("agency_ids")
+    if form.checked("all_late"):
+        # Every agency with overdue tasks or a missing or returned report, not only this page's.
+        plan = plan_service.get_plan(session, plan_id=plan_id, user=user)
+        board = views.dashboard(
+            session, plan_id=plan.id, today=today_local(clock), due_soon_days=settings.due_soon_days
+        )
+        chosen += [str(row.agency_id) for row in board.agencies if row.problems]
 
     def run() -> Any:
         if not chosen:

@@ -23,6 +23,7 @@ from service.auth.sessions import SESSION_COOKIE
 from service.clock import ClockDep, today_local
 from service.database import SessionDep
 from service.errors import AppError
+from service.i18n import t
 from service.models import ObligationStatus, PlanStatus, TaskState, User, UserRole
 from service.pagination import PageParams
 from service.plans import service as plan_service
@@ -119,7 +120,7 @@ def request_link(
     # The same bucket as the API's, so the two doors share one limit.
     key = _limit_key(request, "link", data.email)
     if limiter.retry_after(key):
-        errors = FormErrors({FORM: _t("web.sign_in.too_many")})
+        errors = FormErrors({FORM: t("web.sign_in.too_many")})
         return render(request, "sign_in.html", {**context, "errors": errors}, status_code=429)
     limiter.hit(key)
     auth_service.request_login_link(session, email=data.email, settings=settings, now=clock())
@@ -135,7 +136,7 @@ def sign_in_password(
     limiter = rate_limiter(request, settings)
     key = _limit_key(request, "login", email)
     if limiter.retry_after(key):
-        errors = FormErrors({FORM: _t("web.sign_in.too_many")})
+        errors = FormErrors({FORM: t("web.sign_in.too_many")})
         return render(request, "sign_in.html", {**context, "errors": errors}, status_code=429)
 
     try:
@@ -146,7 +147,7 @@ def sign_in_password(
     except (AppError, InvalidForm):
         session.rollback()
         limiter.hit(key)
-        errors = FormErrors({FORM: _t("auth.bad_credentials")})
+        errors = FormErrors({FORM: t("auth.bad_credentials")})
         context.update(errors=errors, password_form=True)
         return render(request, "sign_in.html", context, status_code=401)
     limiter.reset(key)
@@ -166,12 +167,6 @@ def sign_out(form: FormDep, settings: SettingsDep) -> Response:
         secure=settings.session_cookie_secure,
     )
     return response
-
-
-def _t(key: str, **params: Any) -> str:
-    from service.i18n import t
-
-    return t(key, **params)
 
 
 # --- My tasks -----------------------------------------------------------------------------------
@@ -197,7 +192,9 @@ def my_tasks(
         settings=settings,
     )
     today = today_local(clock)
-    days = views.working_days_left(session, today=today, days=(t.due_on for t in result.items))
+    days = views.working_days_left(
+        session, today=today, days=(task.due_on for task in result.items)
+    )
     return render(
         request,
         "tasks.html",

@@ -212,7 +212,9 @@ def dashboard(session: Session, *, plan_id: int, today: date, due_soon_days: int
     for count in web_repository.task_counts(
         session, plan_id=plan_id, today=today, due_soon_days=due_soon_days
     ):
-        row = rows.setdefault(count.agency_id, AgencyRow(count.agency_id, count.agency_name))
+        row = rows.get(count.agency_id)
+        if row is None:
+            row = rows[count.agency_id] = AgencyRow(count.agency_id, count.agency_name)
         row.counts[Timeliness(count.timeliness)] += count.tasks
         row.total += count.tasks
         row.progress_sum += int(count.progress or 0)
@@ -222,14 +224,17 @@ def dashboard(session: Session, *, plan_id: int, today: date, due_soon_days: int
     }
     waiting: list[WaitingReport] = []
     for obligation in report_repository.obligations(session, plan_id=plan_id):
-        row = rows.setdefault(
-            obligation.agency_id, AgencyRow(obligation.agency_id, obligation.agency_name)
-        )
+        row = rows.get(obligation.agency_id)
+        if row is None:
+            row = rows[obligation.agency_id] = AgencyRow(
+                obligation.agency_id, obligation.agency_name
+            )
         submission = submission_of(obligation, today=today)
         row.cells[obligation.deadline_id] = Cell(
             obligation.id, submission, SUBMISSION_TONES[submission], obligation.review_comment
         )
-        outcomes.setdefault(obligation.deadline_id, dict.fromkeys(Submission, 0))[submission] += 1
+        if obligation.deadline_id in outcomes:
+            outcomes[obligation.deadline_id][submission] += 1
         if obligation.status == ObligationStatus.SUBMITTED:
             waiting.append(
                 WaitingReport(

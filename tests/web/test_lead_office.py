@@ -108,7 +108,7 @@ def test_import_review_fix_a_warning_and_activate(
     assert plan is not None
     assert plan.status == PlanStatus.ACTIVE
     dashboard = browser.get(f"/plans/{plan_id}").text
-    assert "Tình hình gửi báo cáo" in dashboard
+    assert "Theo dõi từng cơ quan" in dashboard
     assert "Báo cáo 6 tháng đầu năm 2021" in dashboard
     assert "Chưa báo cáo" in dashboard  # a 2021 plan: its reports are missing
     assert "Gửi đôn đốc" in dashboard
@@ -335,3 +335,24 @@ def test_overdue_list_of_a_plan_and_of_one_agency(
         .status_code
         == 404
     )
+
+
+def test_urge_every_late_agency_at_once(browser: Browser, world: World, session: Session) -> None:
+    from datetime import date
+
+    from tests.tasks.builders import add_task
+
+    add_task(session, world.plan, world.health, text="Việc đã quá hạn", due_on=date(2025, 5, 2))
+    user(session, UserRole.FOCAL_POINT, world.health, email="y-te@example.vn")
+    user(session, UserRole.FOCAL_POINT, world.lead, email="ldtbxh@example.vn")
+    session.commit()
+    browser.sign_in(world.users["lead"])
+    dashboard = browser.get(f"/plans/{world.plan.id}").text
+    assert "Mọi cơ quan đang chậm (1)" in dashboard
+    sent = browser.post(
+        f"/plans/{world.plan.id}/urge", {"all_late": "1"}, form_page=f"/plans/{world.plan.id}"
+    )
+    assert sent.status_code == 200
+    recipients = {row.recipient_email for row in session.scalars(select(Notification))}
+    # Phòng Y tế is late (an overdue task); the lead's own agency is not, so it is not urged.
+    assert recipients == {"y-te@example.vn", world.users["health"].email}
