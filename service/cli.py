@@ -432,3 +432,82 @@ def report(
         fail(t("consolidated_cli.cannot_write", path=target, detail=error.strerror or error))
         return
     typer.echo(t("consolidated_cli.written", format=chosen.upper(), path=target))
+
+
+# --- export, import -----------------------------------------------------------------------------
+
+
+@app.command("export")
+def export_deployment(
+    file: Annotated[Path, typer.Argument(help="Tệp ghi ra (JSON lines; đuôi .gz: nén gzip)")],
+) -> None:
+    """Xuất toàn bộ dữ liệu (mọi bảng, mọi tệp đính kèm) ra một tệp, để sao lưu hoặc chuyển máy."""
+    from service import portability
+    from service.clock import system_clock
+
+    settings = get_settings()
+    summary = _portable(
+        lambda engine: portability.export_deployment(
+            engine, file, settings=settings, now=system_clock()
+        )
+    )
+    for path in summary.missing_files:
+        typer.echo(t("portability.missing_file", path=path), err=True)
+    typer.echo(
+        t(
+            "portability.exported",
+            rows=summary.total_rows,
+            tables=len(summary.rows),
+            files=summary.files,
+            path=file,
+            revision=summary.revision,
+        )
+    )
+
+
+@app.command("import")
+def import_deployment(
+    file: Annotated[Path, typer.Argument(help="Tệp do “dondoc export” tạo ra")],
+) -> None:
+    """Nhập bản xuất vào một cơ sở dữ liệu trống cùng phiên bản cấu trúc (tất cả hoặc không gì)."""
+    from service import portability
+
+    settings = get_settings()
+    summary = _portable(
+        lambda engine: portability.import_deployment(engine, file, settings=settings)
+    )
+    typer.echo(
+        t(
+            "portability.imported",
+            rows=summary.total_rows,
+            tables=len(summary.rows),
+            files=summary.files,
+            path=file,
+            revision=summary.revision,
+        )
+    )
+
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from service.portability import Summary
+
+
+def _portable(run: Callable[[Engine], Summary]) -> Summary:
+    """`run` on the configured database; its errors as one sentence and an exit code."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from service.database import DatabaseSetupError, get_engine
+    from service.portability import PortabilityError
+
+    try:
+        return run(get_engine())
+    except PortabilityError as error:
+        fail(error.message, code=2 if error.user_error else 1)
+    except DatabaseSetupError as error:
+        fail(error.message, code=1)
+    except SQLAlchemyError as error:
+        detail = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        fail(t("portability.database", detail=detail), code=1)
+    raise AssertionError("unreachable: fail() exits")

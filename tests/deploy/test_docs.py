@@ -14,7 +14,9 @@ from typing import Any
 
 from pydantic import BaseModel, SecretStr
 from pydantic_settings import BaseSettings
+from typer.testing import CliRunner
 
+from service.cli import app as cli
 from service.config import Settings
 from service.observability import ObservabilitySettings
 
@@ -80,6 +82,26 @@ def test_settings_md_explains_every_setting() -> None:
     settings_md = SETTINGS_DOC.read_text(encoding="utf-8")
     missing = [name for name in fields(Settings) if f"`{name}`" not in settings_md]
     assert not missing, f"settings missing from docs/settings.md: {missing}"
+
+
+def test_every_dondoc_command_in_deploy_md_exists() -> None:
+    """`dondoc …` commands quoted in the guide are real (their --help works)."""
+    text = DEPLOY.read_text(encoding="utf-8")
+    code = "\n".join(
+        re.findall(r"```[a-z]*\n(.*?)```", text, re.S) + re.findall(r"`([^`\n]+)`", text)
+    )
+    commands = set(re.findall(r"(?:^|[\s(])dondoc ((?:[a-z]+)(?: [a-z]+)?)\b", code, re.M))
+    runner = CliRunner()
+    known = 0
+    for words in sorted(commands):
+        parts = words.split()
+        result = runner.invoke(cli, [*parts, "--help"])
+        if result.exit_code != 0 and len(parts) == 2:
+            # "dondoc serve behind …": only the first word is the command.
+            result = runner.invoke(cli, [parts[0], "--help"])
+        assert result.exit_code == 0, f"docs/deploy.md names `dondoc {words}`: {result.output}"
+        known += 1
+    assert known >= 5
 
 
 if __name__ == "__main__":
