@@ -40,8 +40,15 @@ PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
 PER_PAGE = 50
 
 
-def _all_agencies(session: Any) -> list[Any]:
-    items = agency_service.list_agencies(session, page=PageParams(limit=5000, offset=0)).items
+def _all_agencies(session: Any, *, concrete_only: bool = False) -> list[Any]:
+    """Agencies for a select, by name; `concrete_only`: active ones that are not groups (the
+    agencies an account can belong to)."""
+    items = agency_service.list_agencies(
+        session,
+        page=PageParams(limit=5000, offset=0),
+        is_group=False if concrete_only else None,
+        is_active=True if concrete_only else None,
+    ).items
     return sorted(items, key=lambda agency: fold_text(agency.name))
 
 
@@ -228,7 +235,7 @@ def _users_page(
             "q": q or "",
             "role_filter": role.value if role else "",
             "roles": list(UserRole),
-            "agencies": _all_agencies(session),
+            "agencies": _all_agencies(session, concrete_only=True),
             "errors": errors or FormErrors(),
             "values": values or {},
         },
