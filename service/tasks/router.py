@@ -82,7 +82,9 @@ def json_or_form(model: type[Model]) -> Callable[[Request], AsyncIterator[Submis
                 files: list[IncomingFile] = []
                 for name, value in form.multi_items():
                     if isinstance(value, UploadFile):
-                        files.append(IncomingFile(filename=value.filename, stream=value.file))
+                        # A browser sends an empty, unnamed part for a file input left empty.
+                        if value.filename or value.size:
+                            files.append(IncomingFile(filename=value.filename, stream=value.file))
                     elif value != "":
                         fields[name] = value
                 yield Submission(data=_validated(model, fields), files=files)

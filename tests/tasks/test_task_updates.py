@@ -224,6 +224,27 @@ def test_a_form_works_like_json(api: TestClient, world: World) -> None:
     assert response.json()["task"]["progress"] == 35
 
 
+def test_a_form_with_an_empty_file_input_works(
+    api: TestClient, world: World, settings: Settings
+) -> None:
+    # What a browser sends for <input type="file"> with no file chosen: an empty, unnamed part.
+    body = (
+        b"--b\r\n"
+        b'Content-Disposition: form-data; name="version"\r\n\r\n1\r\n--b\r\n'
+        b'Content-Disposition: form-data; name="state"\r\n\r\ndang_thuc_hien\r\n--b\r\n'
+        b'Content-Disposition: form-data; name="files"; filename=""\r\n'
+        b"Content-Type: application/octet-stream\r\n\r\n\r\n--b--\r\n"
+    )
+    response = api.post(
+        f"/api/tasks/{world.health_task.id}/updates",
+        content=body,
+        headers={**world.headers["health"], "content-type": "multipart/form-data; boundary=b"},
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["update"]["attachments"] == []
+    assert not (settings.data_dir / "evidence").exists()
+
+
 def test_a_stale_version_gets_409_with_the_current_task(
     api: TestClient, session: Session, world: World, settings: Settings
 ) -> None:
