@@ -26,9 +26,12 @@ from service.models import AgencyKind, AgencyLevel, PlanStatus, TaskRole, User, 
 from service.pagination import PageParams
 from service.plans import service as plan_service
 from service.plans.api_schemas import (
+    AssignmentMerge,
+    AssignmentSplit,
     AssignmentUpdate,
     DeadlineCreate,
     DeadlineUpdate,
+    MemberAdd,
     MemberAgencyCreate,
     MemberMap,
     PlanUpdate,
@@ -396,6 +399,123 @@ def delete_assignment(
         plan_id=plan_id,
         form_id=f"assignment-{key}",
         action=lambda: plan_service.delete_assignment(session, plan_id=plan_id, key=key, user=user),
+        clock=clock,
+        settings=settings,
+    )
+
+
+@router.post("/plans/{plan_id}/assignments/{key}/merge")
+def merge_assignments(
+    request: Request,
+    plan_id: PathId,
+    key: Key,
+    user: PageUser,
+    form: FormDep,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+) -> Response:
+    values = {"other_key": form.get("other_key")}
+
+    def run() -> Any:
+        data = validate(AssignmentMerge, values)
+        return plan_service.merge_assignments(
+            session, plan_id=plan_id, key=key, data=data, user=user
+        )
+
+    return _edit(
+        request,
+        session,
+        user=user,
+        plan_id=plan_id,
+        form_id=f"assignment-{key}",
+        action=run,
+        clock=clock,
+        settings=settings,
+        values=values,
+    )
+
+
+@router.post("/plans/{plan_id}/assignments/{key}/split")
+def split_assignment(
+    request: Request,
+    plan_id: PathId,
+    key: Key,
+    user: PageUser,
+    form: FormDep,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+) -> Response:
+    def run() -> Any:
+        data = validate(AssignmentSplit, {"members": form.all("members")})
+        return plan_service.split_assignment(
+            session, plan_id=plan_id, key=key, data=data, user=user
+        )
+
+    return _edit(
+        request,
+        session,
+        user=user,
+        plan_id=plan_id,
+        form_id=f"assignment-{key}",
+        action=run,
+        clock=clock,
+        settings=settings,
+    )
+
+
+@router.post("/plans/{plan_id}/assignments/{key}/members")
+def add_member(
+    request: Request,
+    plan_id: PathId,
+    key: Key,
+    user: PageUser,
+    form: FormDep,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+) -> Response:
+    values = optional(form, "name", "agency_id")
+
+    def run() -> Any:
+        data = validate(MemberAdd, values)
+        return plan_service.add_member(session, plan_id=plan_id, key=key, data=data, user=user)
+
+    return _edit(
+        request,
+        session,
+        user=user,
+        plan_id=plan_id,
+        form_id=f"assignment-{key}",
+        action=run,
+        clock=clock,
+        settings=settings,
+        values=values,
+    )
+
+
+@router.post("/plans/{plan_id}/assignments/{key}/members/{index}/delete")
+def remove_member(
+    request: Request,
+    plan_id: PathId,
+    key: Key,
+    index: Key,
+    user: PageUser,
+    form: FormDep,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+) -> Response:
+    return _edit(
+        request,
+        session,
+        user=user,
+        plan_id=plan_id,
+        form_id=f"assignment-{key}",
+        action=lambda: plan_service.remove_member(
+            session, plan_id=plan_id, key=key, index=index, user=user
+        ),
         clock=clock,
         settings=settings,
     )

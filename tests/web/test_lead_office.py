@@ -356,3 +356,58 @@ def test_urge_every_late_agency_at_once(browser: Browser, world: World, session:
     recipients = {row.recipient_email for row in session.scalars(select(Notification))}
     # Phòng Y tế is late (an overdue task); the lead's own agency is not, so it is not urged.
     assert recipients == {"y-te@example.vn", world.users["health"].email}
+
+
+def test_merge_split_add_and_remove_members_of_assignments(
+    browser: Browser, lead: tuple[Agency, object], session: Session
+) -> None:
+    browser.sign_in(lead[1])  # type: ignore[arg-type]
+    plan_id = _import(browser)
+
+    def assignments() -> list[dict[str, object]]:
+        session.expire_all()
+        plan = session.get(Plan, plan_id)
+        assert plan is not None
+        return list(plan.extraction["assignments"])
+
+    first, second = assignments()[:2]
+    count = len(assignments())
+    merged = browser.post(
+        f"/plans/{plan_id}/assignments/{first['key']}/merge",
+        {"other_key": str(second["key"])},
+        form_page=f"/plans/{plan_id}",
+    )
+    assert merged.status_code == 303
+    now = assignments()
+    assert len(now) == count - 1
+    members = now[0]["members"]
+    assert isinstance(members, list)
+    assert len(members) >= 2
+
+    split = browser.post(
+        f"/plans/{plan_id}/assignments/{first['key']}/split",
+        {"members": ["1"]},
+        form_page=f"/plans/{plan_id}",
+    )
+    assert split.status_code == 303
+    assert len(assignments()) == count
+
+    added = browser.post(
+        f"/plans/{plan_id}/assignments/{first['key']}/members",
+        {"name": "Phòng Tư pháp"},
+        form_page=f"/plans/{plan_id}",
+    )
+    assert added.status_code == 303
+    assert "Phòng Tư pháp" in assignments()[0]["members"]  # type: ignore[operator]
+    index = assignments()[0]["members"].index("Phòng Tư pháp")  # type: ignore[union-attr]
+    removed = browser.post(
+        f"/plans/{plan_id}/assignments/{first['key']}/members/{index}/delete",
+        form_page=f"/plans/{plan_id}",
+    )
+    assert removed.status_code == 303
+    assert "Phòng Tư pháp" not in assignments()[0]["members"]  # type: ignore[operator]
+
+    nothing = browser.post(
+        f"/plans/{plan_id}/assignments/{first['key']}/split", {}, form_page=f"/plans/{plan_id}"
+    )
+    assert nothing.status_code == 422
