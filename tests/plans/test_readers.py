@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import logging
 import random
-import time
 import unicodedata
 import warnings
 import zipfile
@@ -116,22 +115,6 @@ def test_a_stray_control_character_is_dropped_not_fatal() -> None:
     data = ("Kế hoạch số 12/KH-UBND\x1a\n" + "nội dung kế hoạch\n" * 20).encode("utf-8")
 
     assert read_bytes(data, "a.txt").lines[0] == "Kế hoạch số 12/KH-UBND"
-
-
-def test_35_kb_plan_reads_in_well_under_5_ms() -> None:
-    data = (FIXTURES / "plans" / "tuy-phuoc-2024.txt").read_bytes()
-    assert len(data) > 35_000
-    read_bytes(data, "tuy-phuoc.txt")
-
-    best = min(_timed(lambda: read_bytes(data, "tuy-phuoc.txt")) for _ in range(5))
-
-    assert best < 0.005
-
-
-def _timed(action: Callable[[], object]) -> float:
-    start = time.perf_counter()
-    action()
-    return time.perf_counter() - start
 
 
 @pytest.mark.parametrize(
