@@ -373,50 +373,57 @@ def compose(session: Session, *, now: datetime, settings: Settings) -> ComposeRe
             live[slot] = event
         else:
             dropped.append(event.id)
-    repo.set_event_state(session, event_ids=dropped, state=ReminderEventState.DROPPED)
+    repo.drop_events(session, event_ids=dropped)
 
     by_recipient: dict[str, list[ReminderEvent]] = defaultdict(list)
     for event in live.values():
         by_recipient[event.recipient_email].append(event)
 
-    digests = alerts = 0
+    # Each e-mail with the events it carries; rendered first, queued in one batch.
+    planned: list[tuple[outbox.Message, list[int]]] = []
     for email, mine in sorted(by_recipient.items()):
         user = users.get(mine[0].user_id) if mine[0].user_id else None
-        name = user.full_name if user else None
         for event in [e for e in mine if e.immediate]:
             item = _item(event, obligations, tasks, today, calendar)
-            if _enqueue_digest(
-                session,
+            message = _digest(
                 key=f"{ALERT_KIND}:{event.dedup_key}",
                 kind=ALERT_KIND,
                 email=email,
                 user=user,
-                name=name,
                 items=[item],
-                events=[event.id],
                 today=today,
-                now=now,
                 settings=settings,
-            ):
-                alerts += 1
+            )
+            planned.append((message, [event.id]))
         batch = [e for e in mine if not e.immediate]
         if batch:
-            items = [_item(e, obligations, tasks, today, calendar) for e in batch]
-            if _enqueue_digest(
-                session,
+            message = _digest(
                 key=f"{DIGEST_KIND}:{recipient_key(email)}:{today.isoformat()}",
                 kind=DIGEST_KIND,
                 email=email,
                 user=user,
-                name=name,
-                items=items,
-                events=[e.id for e in batch],
+                items=[_item(e, obligations, tasks, today, calendar) for e in batch],
                 today=today,
-                now=now,
                 settings=settings,
-            ):
-                digests += 1
-    return ComposeResult(digests=digests, alerts=alerts, dropped=len(dropped))
+            )
+            planned.append((message, [e.id for e in batch]))
+    queued = outbox.enqueue_many(
+        session, [message for message, _ in planned], now=now, sender=settings.smtp_sender
+    )
+    # A recipient whose digest of the day is already out keeps these events for tomorrow's.
+    repo.batch_events(
+        session,
+        [
+            (event_id, queued[message.dedup_key])
+            for message, event_ids in planned
+            if message.dedup_key in queued
+            for event_id in event_ids
+        ],
+    )
+    alerts = sum(
+        1 for message, _ in planned if message.kind == ALERT_KIND and message.dedup_key in queued
+    )
+    return ComposeResult(digests=len(queued) - alerts, alerts=alerts, dropped=len(dropped))
 
 
 def _still_due(
@@ -483,22 +490,18 @@ def _item(
     )
 
 
-def _enqueue_digest(
-    session: Session,
+def _digest(
     *,
     key: str,
     kind: str,
     email: str,
     user: User | None,
-    name: str | None,
     items: list[Item],
-    events: list[int],
     today: date,
-    now: datetime,
     settings: Settings,
-) -> bool:
+) -> outbox.Message:
     context = DigestContext(
-        recipient_name=name,
+        recipient_name=user.full_name if user else None,
         day=today,
         items=items,
         sign_in_link=SIGN_IN_PLACEHOLDER if user is not None else None,
@@ -506,8 +509,7 @@ def _enqueue_digest(
         public_url=settings.public_url,
     )
     rendered = render("digest", context)
-    notification_id = outbox.enqueue(
-        session,
+    return outbox.Message(
         dedup_key=key,
         recipient_email=email,
         user_id=user.id if user else None,
@@ -515,16 +517,7 @@ def _enqueue_digest(
         subject=rendered.subject,
         body_text=rendered.text,
         body_html=rendered.html,
-        now=now,
-        sender=settings.smtp_sender,
     )
-    if notification_id is None:
-        # This recipient's digest of the day is already out: these wait for tomorrow's.
-        return False
-    repo.set_event_state(
-        session, event_ids=events, state=ReminderEventState.BATCHED, notification_id=notification_id
-    )
-    return True
 
 
 # --- One pass: what the scheduler runs ---------------------------------------------------------

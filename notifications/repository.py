@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Row, func, or_, select, text, update
+from sqlalchemy import ColumnElement, Row, Table, bindparam, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from notifications.outbox import insert_ignoring_duplicates
@@ -216,14 +216,9 @@ def queued_events(session: Session) -> Sequence[ReminderEvent]:
     ).all()
 
 
-def set_event_state(
-    session: Session,
-    *,
-    event_ids: Sequence[int],
-    state: ReminderEventState,
-    notification_id: int | None = None,
-) -> None:
-    """Move queued events on (events another composer already handled stay as they are)."""
+def drop_events(session: Session, *, event_ids: Sequence[int]) -> None:
+    """Queued events no longer worth sending (events another composer handled stay as they
+    are)."""
     for start in range(0, len(event_ids), 500):
         session.execute(
             update(ReminderEvent)
@@ -231,9 +226,28 @@ def set_event_state(
                 ReminderEvent.id.in_(event_ids[start : start + 500]),
                 ReminderEvent.state == ReminderEventState.QUEUED,
             )
-            .values(state=state, notification_id=notification_id)
+            .values(state=ReminderEventState.DROPPED)
             .execution_options(synchronize_session=False)
         )
+
+
+def batch_events(session: Session, links: Sequence[tuple[int, int]]) -> None:
+    """Queued events into their e-mails: (event id, notification id) pairs, one executemany."""
+    if not links:
+        return
+    table = cast(Table, ReminderEvent.__table__)
+    statement = (
+        update(table)
+        .where(
+            table.c.id == bindparam("event_id"),
+            table.c.state == ReminderEventState.QUEUED.value,
+        )
+        .values(state=ReminderEventState.BATCHED.value, notification_id=bindparam("message_id"))
+    )
+    session.connection().execute(
+        statement,
+        [{"event_id": event_id, "message_id": message_id} for event_id, message_id in links],
+    )
 
 
 def obligation_details(session: Session, *, obligation_ids: Iterable[int]) -> dict[int, AnyRow]:
