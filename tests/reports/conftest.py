@@ -65,6 +65,7 @@ def database_tasks(session: Session, *, plan_id: int, due_soon_days: int) -> lis
         select(Task, Agency.name)
         .join(Agency, Agency.id == Task.agency_id)
         .where(Task.plan_id == plan_id)
+        .order_by(Task.id)  # the order activation created them in: the plan's order
     ).all()
     for task, agency_name in tasks:
         updates = session.execute(
