@@ -8,8 +8,9 @@ sink, running in a process of its own on 127.0.0.1:
 
 - bare: an aiosmtplib loop sending ready-made message bytes, nothing else;
 - outbox: `jobs.dispatch` with the default settings, i.e. claim rows (SKIP LOCKED on
-  PostgreSQL), build each message, send it and record its "sent" mark before the next one, on
-  `smtp_connections` (3) connections side by side, as in production.
+  PostgreSQL), build each message and send it, on `smtp_connections` (3) connections side by
+  side, as in production; "sent" marks are written while the next messages go out (see
+  `jobs._Recorder`).
 
 `--url` is a PostgreSQL server (a throwaway database is made on it) or "sqlite" for a file in a
 temporary directory. Prints a Markdown table for docs/benchmarks.md.

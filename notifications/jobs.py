@@ -674,6 +674,51 @@ async def dispatch(
     return result
 
 
+class _Recorder:
+    """Records a lane's outcomes while it keeps sending.
+
+    "Sent" marks are written by one writer at a time, which takes every mark queued while its
+    previous write was in flight: a mark costs no delivery time, and a sender killed mid-batch
+    leaves unmarked only the e-mails of about one database round trip (sent again after the
+    lease, with the same Message-ID). Failures are rare and written one by one, in order. A
+    failed write is raised by the next call.
+    """
+
+    def __init__(self, ledger: _Ledger, *, worker: str, clock: Clock, result: DispatchResult):
+        self._ledger = ledger
+        self._worker = worker
+        self._clock = clock
+        self._result = result
+        self._pending: list[int] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    def sent(self, item: outbox.Claimed) -> None:
+        self._pending.append(item.id)
+        if self._writer is None or self._writer.done():
+            if self._writer is not None:
+                self._writer.result()
+            self._writer = asyncio.ensure_future(self._write())
+
+    async def _write(self) -> None:
+        while self._pending:
+            ids, self._pending = self._pending, []
+            await self._ledger.run(
+                _sent, self._ledger, ids, self._worker, self._clock(), self._result
+            )
+
+    async def drain(self) -> None:
+        """Wait until every outcome so far is written."""
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            await writer
+
+    async def failed(self, item: outbox.Claimed, error: DeliveryError, settings: Settings) -> None:
+        await self.drain()
+        await self._ledger.run(
+            _failed, self._ledger, item, self._worker, self._clock(), error, settings, self._result
+        )
+
+
 async def _send_batch(
     ledger: _Ledger,
     batch: Sequence[outbox.Claimed],
@@ -684,22 +729,10 @@ async def _send_batch(
     mailer_factory: MailerFactory,
     result: DispatchResult,
 ) -> bool:
-    """Send a claimed batch; False when the server could not be reached (stop for now).
-
-    Each outcome is recorded while the next e-mail is on the wire, one record in flight at a
-    time: a sender killed here leaves at most two e-mails sent but not marked (sent again after
-    the lease, with the same Message-ID), and the mark's round trip costs no delivery time.
-    """
+    """Send a claimed batch; False when the server could not be reached (stop for now)."""
     remaining = list(batch)
     claimed_at = clock()
-    recording: asyncio.Future[Any] | None = None
-
-    async def record(function: Callable[..., None], *args: Any) -> None:
-        nonlocal recording
-        if recording is not None:
-            await recording
-        recording = asyncio.ensure_future(ledger.run(function, ledger, *args))
-
+    recorder = _Recorder(ledger, worker=worker, clock=clock, result=result)
     try:
         async with mailer_factory(settings) as mailer:
             while remaining:
@@ -707,6 +740,7 @@ async def _send_batch(
                 now = clock()
                 if now - claimed_at > timedelta(seconds=settings.outbox_claim_seconds / 2):
                     # A slow server: keep the lease on what is left, drop what others took.
+                    await recorder.drain()
                     held = await ledger.run(_renew, ledger, [r.id for r in remaining], worker, now)
                     remaining = [r for r in remaining if r.id in held]
                     claimed_at = now
@@ -725,18 +759,17 @@ async def _send_batch(
                 except DeliveryError as error:
                     if error.unreachable:
                         raise
-                    await record(_failed, item, worker, clock(), error, settings, result)
+                    await recorder.failed(item, error, settings)
                 else:
-                    await record(_sent, item, worker, clock(), result)
+                    recorder.sent(item)
                 remaining.pop(0)
     except DeliveryError as error:
         logger.warning(t("notify.log_unreachable", detail=error.detail))
         for item in remaining:
-            await record(_failed, item, worker, clock(), error, settings, result)
+            await recorder.failed(item, error, settings)
         return False
     finally:
-        if recording is not None:
-            await recording
+        await recorder.drain()
     return True
 
 
@@ -761,11 +794,12 @@ def _renew(ledger: _Ledger, ids: list[int], worker: str, now: datetime) -> set[i
 
 
 def _sent(
-    ledger: _Ledger, item: outbox.Claimed, worker: str, now: datetime, result: DispatchResult
+    ledger: _Ledger, ids: list[int], worker: str, now: datetime, result: DispatchResult
 ) -> None:
-    if not outbox.mark_sent(ledger.connection(), claimed=item, worker=worker, now=now):
-        logger.warning(t("notify.log_lost_claim", id=item.id))
-    result.sent += 1
+    marked = outbox.mark_sent(ledger.connection(), ids=ids, worker=worker, now=now)
+    if marked < len(ids):
+        logger.warning(t("notify.log_lost_claim", ids=", ".join(map(str, ids))))
+    result.sent += len(ids)
 
 
 def _failed(

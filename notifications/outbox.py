@@ -16,18 +16,19 @@ between the SMTP server's "250 OK" and our commit) is recognisably the same mess
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parseaddr
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, func, or_, select, update
+from sqlalchemy import Connection, Select, and_, bindparam, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from service.config import Settings
-from service.models import Notification, NotificationStatus
+from service.models import Notification, NotificationStatus, UTCDateTime
 
 PENDING = NotificationStatus.PENDING
 SENDING = NotificationStatus.SENDING
@@ -181,12 +182,21 @@ def claim(
             subject=row.subject,
             body_text=row.body_text,
             body_html=row.body_html,
-            # Rows queued by other code (sign-in links) get theirs now.
             message_id=row.message_id or message_id_for(row.dedup_key, sender=sender),
             attempts=row.attempts,
         )
         for row in rows
     ]
+    # Rows queued by other code (sign-in links) get their Message-ID now, with the claim.
+    without = {row.id for row in rows if not row.message_id}
+    for item in claimed:
+        if item.id in without:
+            session.execute(
+                update(Notification)
+                .where(Notification.id == item.id)
+                .values(message_id=item.message_id)
+                .execution_options(synchronize_session=False)
+            )
     return sorted(claimed, key=lambda item: item.id)
 
 
@@ -210,21 +220,37 @@ def renew(
     return set(result.scalars())
 
 
+# One fixed statement per database, so the driver prepares it once: the ORM's expanding IN
+# made a new SQL string per batch size and cost several times the round trip itself.
+_MARK_SENT = {
+    "postgresql": "id = ANY(:ids)",
+    "sqlite": "id IN (SELECT value FROM json_each(:ids))",
+}
+
+
 def mark_sent(
-    session: Session | Connection, *, claimed: Claimed, worker: str, now: datetime
-) -> bool:
-    """Record a delivery; False when the claim was lost (the lease ran out meanwhile)."""
-    result = session.execute(
-        update(Notification)
-        .where(
-            Notification.id == claimed.id,
-            Notification.status == SENDING,
-            Notification.claimed_by == worker,
-        )
-        .values(status=SENT, sent_at=now, last_error=None, message_id=claimed.message_id)
-        .execution_options(synchronize_session=False)
+    session: Session | Connection, *, ids: Sequence[int], worker: str, now: datetime
+) -> int:
+    """Record deliveries; how many of `ids` were still `worker`'s (a claim whose lease ran out
+    meanwhile may have been taken over)."""
+    dialect = (
+        session.get_bind().dialect.name if isinstance(session, Session) else session.dialect.name
     )
-    return bool(getattr(result, "rowcount", 0))
+    statement = text(
+        "UPDATE notifications SET status = :sent, sent_at = :now, last_error = NULL "
+        f"WHERE {_MARK_SENT[dialect]} AND status = :sending AND claimed_by = :worker"
+    ).bindparams(bindparam("now", type_=UTCDateTime()))
+    result = session.execute(
+        statement,
+        {
+            "ids": list(ids) if dialect == "postgresql" else json.dumps(list(ids)),
+            "now": now,
+            "worker": worker,
+            "sent": SENT.value,
+            "sending": SENDING.value,
+        },
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def retry_delay(attempts: int, *, settings: Settings) -> timedelta:
