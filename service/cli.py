@@ -124,6 +124,7 @@ if TYPE_CHECKING:
 
     from sqlalchemy.orm import Session
 
+    from service.agencies.schemas import CommunesResult
     from service.plans.api_schemas import PlanRead
 
 plans_app = typer.Typer(help="Kế hoạch: nhập tệp thành bản nháp để rà soát.", no_args_is_help=True)
@@ -219,6 +220,98 @@ def agencies_sync() -> None:
     typer.echo("\n".join(_in_transaction(run)))
 
 
+@agencies_app.command("communes")
+def agencies_communes(
+    province: Annotated[
+        str,
+        typer.Argument(help="Tỉnh, thành phố: tên (có hoặc không dấu) hoặc mã số, ví dụ Gia Lai"),
+    ],
+    group: Annotated[
+        str | None,
+        typer.Option(
+            "--group", help="Nhóm nhận các xã làm thành viên (mặc định: UBND các xã, phường)"
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Chỉ in những gì sẽ thay đổi, không ghi gì")
+    ] = False,
+) -> None:
+    """Tạo UBND của mọi xã, phường, đặc khu của một tỉnh theo danh mục đơn vị hành chính và đưa
+    vào nhóm; chạy lại không thay đổi gì thêm."""
+    from pydantic import ValidationError
+
+    from service.agencies import service as agency_service
+    from service.agencies.schemas import CommunesImport
+
+    try:
+        data = CommunesImport(province=province, group=group, dry_run=dry_run)
+    except ValidationError:
+        fail(t("agency_units_cli.bad_input"))
+        return
+
+    def run(session: Session) -> list[str]:
+        return communes_report(agency_service.import_communes(session, data=data, actor=None))
+
+    typer.echo("\n".join(_in_transaction(run)))
+
+
+def communes_report(result: CommunesResult) -> list[str]:
+    """What `dondoc agencies communes` prints."""
+    lines = [
+        t(
+            "agency_units_cli.province",
+            province=result.province,
+            units=result.units,
+            data_version=result.data_version,
+        )
+    ]
+    changes: list[str] = []
+    if result.created:
+        changes.append(t("agency_units_cli.created", count=len(result.created)))
+        changes.extend(t("agency_units_cli.created_item", name=name) for name in result.created)
+    if result.updated:
+        changes.append(
+            t(
+                "agency_units_cli.updated",
+                count=len(result.updated),
+                names=", ".join(result.updated),
+            )
+        )
+    if result.aliases_added:
+        changes.append(t("agency_units_cli.aliases", count=result.aliases_added))
+    if result.members_added:
+        changes.append(
+            t("agency_units_cli.members", count=result.members_added, group=result.group)
+        )
+    if changes:
+        lines.append(t("agency_units_cli.dry_run" if result.dry_run else "agency_units_cli.done"))
+        lines.extend(changes)
+        if result.created:
+            lines.append(
+                t("agency_units_cli.parent", parent=result.parent)
+                if result.parent
+                else t("agency_units_cli.no_parent")
+            )
+    else:
+        lines.append(t("agency_units_cli.unchanged", group=result.group))
+    if result.inactive:
+        names = ", ".join(result.inactive)
+        lines.append(t("agency_units_cli.inactive", count=len(result.inactive), names=names))
+    if result.other_members:
+        lines.append(
+            t(
+                "agency_units_cli.other_members",
+                group=result.group,
+                count=len(result.other_members),
+                names=", ".join(result.other_members),
+            )
+        )
+    if result.conflicts:
+        names = ", ".join(f"“{name}”" for name in result.conflicts)
+        lines.append(t("agency_units_cli.conflicts", count=len(result.conflicts), names=names))
+    return lines
+
+
 def _in_transaction(run: Callable[[Session], list[str]]) -> list[str]:
     """`run` in one committed transaction; its errors as one sentence and an exit code:
     2 for what the user can fix (bad file, unknown e-mail, duplicate), 1 for the server's."""
@@ -259,6 +352,10 @@ def serve(
     demo: Annotated[
         bool, typer.Option("--demo", help="Nạp kế hoạch mẫu và tài khoản mẫu để dùng thử")
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(min=1, max=64, help="Số tiến trình phục vụ (mỗi nhân CPU một tiến trình)"),
+    ] = 1,
 ) -> None:
     """Chạy dịch vụ (cơ sở dữ liệu được nâng cấp trước khi chạy)."""
     import uvicorn
@@ -274,7 +371,16 @@ def serve(
     except commands.CommandError as error:
         fail(error.message, code=error.exit_code)
     typer.echo(t("auth_cli.listening", url=f"http://{host}:{port}"))
-    uvicorn.run("service.main:create_app", factory=True, host=host, port=port)
+    # uvloop and httptools (dependencies) are picked up by uvicorn's defaults. Its own access
+    # log is off: the app writes one JSON line per request (service/observability.py).
+    uvicorn.run(
+        "service.main:create_served_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,
+    )
 
 
 @db_app.command("upgrade")

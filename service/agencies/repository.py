@@ -40,6 +40,15 @@ def by_name(session: Session, *, name: str) -> Agency | None:
     return session.scalar(select(Agency).where(Agency.name == name))
 
 
+def by_names(session: Session, *, names: Collection[str]) -> dict[str, Agency]:
+    if not names:
+        return {}
+    rows = session.scalars(
+        select(Agency).where(Agency.name.in_(set(names))).options(*_with_details())
+    )
+    return {row.name: row for row in rows}
+
+
 def by_folded_key(session: Session, *, key: str) -> Agency | None:
     return session.scalar(
         select(Agency)

@@ -16,6 +16,8 @@ from service.agencies.schemas import (
     AgencyCreate,
     AgencyRead,
     AgencyUpdate,
+    CommunesImport,
+    CommunesResult,
     MemberAdd,
     MembersUpdate,
     SyncResult,
@@ -57,6 +59,13 @@ def create_agency(session: SessionDep, user: AdminUser, data: AgencyCreate) -> A
 @router.post("/sync", response_model=SyncResult)
 def sync_registry(session: SessionDep, user: AdminUser) -> SyncResult:
     return service.sync_registry(session, actor=user)
+
+
+@router.post("/communes", response_model=CommunesResult)
+def import_communes(session: SessionDep, user: AdminUser, data: CommunesImport) -> CommunesResult:
+    """One People's Committee per commune-level unit of a province (official list), made members
+    of a group ("Ủy ban nhân dân các xã, phường" by default). Running it twice changes nothing."""
+    return service.import_communes(session, data=data, actor=user)
 
 
 @router.get("/{agency_id}", response_model=AgencyRead)

@@ -109,3 +109,42 @@ class SyncResult(BaseModel):
     aliases_added: int = 0
     # Registry spellings not added because another agency already owns them in the database.
     conflicts: list[str] = Field(default_factory=list)
+
+
+class CommunesImport(BaseModel):
+    """One agency per commune-level unit of a province, from the official list."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # A name ("Gia Lai", "Thành phố Hà Nội", "ha noi"), a codename ("ha_noi") or a code ("01").
+    province: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    # The group the units become members of; default: "Ủy ban nhân dân các xã, phường".
+    group: Name | None = None
+    # Only say what would change.
+    dry_run: bool = False
+
+
+class CommunesResult(BaseModel):
+    province: str
+    province_code: int
+    # The date the official list was taken.
+    data_version: str
+    units: int
+    group_id: int
+    group: str
+    # The province's People's Committee, when the registry has it: the new agencies' parent.
+    parent_id: int | None
+    parent: str | None
+    # Names of the agencies created (or that would be, in a dry run).
+    created: list[str] = Field(default_factory=list)
+    # Existing agencies whose level or kind was set to a commune's People's Committee.
+    updated: list[str] = Field(default_factory=list)
+    aliases_added: int = 0
+    members_added: int = 0
+    # Units whose agency exists but is retired: members, but no task fans out to them.
+    inactive: list[str] = Field(default_factory=list)
+    # Members of the group that are not units of this province: kept as they are.
+    other_members: list[str] = Field(default_factory=list)
+    # Spellings not added because another agency already owns them.
+    conflicts: list[str] = Field(default_factory=list)
+    dry_run: bool = False

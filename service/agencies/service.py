@@ -8,9 +8,17 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from service.agencies import repository
-from service.agencies.schemas import AgencyCreate, AgencyRead, AgencyUpdate, SyncResult
+from service.agencies import divisions, repository
+from service.agencies.schemas import (
+    AgencyCreate,
+    AgencyRead,
+    AgencyUpdate,
+    CommunesImport,
+    CommunesResult,
+    SyncResult,
+)
 from service.errors import AppError
+from service.i18n import t
 from service.models import Agency, AgencyKind, AgencyLevel, User
 from service.pagination import Page, PageParams
 from service.plans.registry import Registry, default_registry, fold
@@ -395,3 +403,195 @@ def remove_member(session: Session, *, group_id: int, member_id: int, actor: Use
         raise AppError("agency.not_member", status=404, details={"agency_id": member_id})
     remaining = [i for i in current if i != member_id]
     return set_members(session, group_id=group_id, member_ids=remaining, actor=actor)
+
+
+# --- commune-level units from the official list -------------------------------------------------
+
+# The registry's group for every commune of the locality ("Ủy ban nhân dân các xã, phường, thị
+# trấn", alias "... các xã, phường"): since 2025 a province's units are xã, phường and đặc khu.
+DEFAULT_COMMUNE_GROUP = "Ủy ban nhân dân các xã, phường"
+# The registry's entry for "the province's committee" when the province's own is not there.
+PROVINCE_COMMITTEE = "Ủy ban nhân dân tỉnh"
+
+
+def import_communes(
+    session: Session, *, data: CommunesImport, actor: User | None
+) -> CommunesResult:
+    """One People's Committee agency per commune-level unit of a province, all members of a group.
+
+    Existing agencies are found by name or spelling and reused, so running it twice changes
+    nothing. What an administrator owns (head e-mail, retirement, other members of the group,
+    spellings of other agencies) is left alone. With `dry_run` nothing is written.
+    """
+    try:
+        province = divisions.find_province(data.province)
+    except divisions.UnknownProvince as error:
+        raise _unknown_province(error) from None
+    group = _commune_group(session, data.group)
+    parent = _province_committee(session, province)
+    units = province.units
+    ambiguous = divisions.ambiguous_keys(units)
+    spellings = {
+        unit.code: [s for s in dict.fromkeys(unit.spellings()) if fold(s) not in ambiguous]
+        for unit in units
+    }
+    owners = repository.alias_owners(
+        session, keys={fold(s) for names in spellings.values() for s in names}
+    )
+    found = _existing_units(session, units, owners)
+    result = CommunesResult(
+        province=province.name,
+        province_code=province.code,
+        data_version=divisions.data_version(),
+        units=len(units),
+        group_id=group.id,
+        group=group.name,
+        parent_id=parent.id if parent else None,
+        parent=parent.name if parent else None,
+        dry_run=data.dry_run,
+    )
+
+    new: dict[int, Agency] = {}
+    changed: list[Agency] = []
+    for unit in units:
+        agency = found.get(unit.code)
+        if agency is None:
+            result.created.append(unit.committee)
+            continue
+        if agency.is_group:
+            raise AppError("agency_units.unit_is_group", status=409, name=agency.name)
+        wrong_type = (agency.level, agency.kind) != (
+            AgencyLevel.COMMUNE,
+            AgencyKind.PEOPLE_COMMITTEE,
+        )
+        if wrong_type or (agency.parent_id is None and parent is not None):
+            result.updated.append(agency.name)
+            changed.append(agency)
+        if not agency.is_active:
+            result.inactive.append(agency.name)
+    if not data.dry_run:
+        for unit in units:
+            if unit.code not in found:
+                new[unit.code] = Agency(
+                    name=unit.committee,
+                    short_name=unit.short_name,
+                    level=AgencyLevel.COMMUNE,
+                    kind=AgencyKind.PEOPLE_COMMITTEE,
+                    parent_id=parent.id if parent else None,
+                )
+                session.add(new[unit.code])
+        for agency in changed:
+            agency.level, agency.kind = AgencyLevel.COMMUNE, AgencyKind.PEOPLE_COMMITTEE
+            if agency.parent_id is None and parent is not None:
+                agency.parent_id = parent.id
+        session.flush()
+
+    agencies = {**found, **new}
+    for unit in units:
+        agency = agencies.get(unit.code)
+        # In a dry run a unit to be created has no id yet: its code stands in for one.
+        owner_id = agency.id if agency is not None else -unit.code
+        for spelling in spellings[unit.code]:
+            key = fold(spelling)
+            owner = owners.get(key)
+            if owner is None:
+                owners[key] = owner_id
+                result.aliases_added += 1
+                if agency is not None and not data.dry_run:
+                    repository.add_alias(session, agency=agency, alias=spelling, key=key)
+            elif owner != owner_id:
+                result.conflicts.append(spelling)
+
+    unit_ids = {agency.id for agency in found.values()}
+    current = {member.id for member in group.members}
+    result.members_added = len(units) - len(unit_ids & current)
+    result.other_members = [m.name for m in group.members if m.id not in unit_ids]
+    if data.dry_run:
+        return result
+    session.flush()
+    wanted = [*group.members, *(a for a in agencies.values() if a.id not in current)]
+    group.members = wanted
+    session.flush()
+    if result.created or result.updated or result.aliases_added or result.members_added:
+        repository.add_audit(
+            session,
+            actor=actor,
+            action="agency.communes",
+            entity_id=group.id,
+            detail={
+                "province": province.name,
+                "province_code": province.code,
+                "data_version": result.data_version,
+                "group_id": group.id,
+                "created": [new[u.code].id for u in units if u.code in new],
+                "updated": [a.id for a in changed],
+                "aliases_added": result.aliases_added,
+                "members_added": result.members_added,
+            },
+        )
+    return result
+
+
+def _unknown_province(error: divisions.UnknownProvince) -> AppError:
+    if error.suggestions:
+        hint = t("agency_units.close_names", names=_quoted(error.suggestions))
+    else:
+        hint = t("agency_units.all_names", names=_quoted(divisions.province_names()))
+    return AppError(
+        "agency_units.unknown_province",
+        status=422,
+        details={"province": error.query, "suggestions": error.suggestions},
+        query=error.query,
+        hint=hint,
+    )
+
+
+def _quoted(names: list[str]) -> str:
+    return ", ".join(f"“{name}”" for name in names)
+
+
+def _commune_group(session: Session, name: str | None) -> Agency:
+    wanted = name or DEFAULT_COMMUNE_GROUP
+    agency = resolve(session, wanted)
+    if agency is None:
+        raise AppError("agency_units.group_not_found", status=404, name=wanted)
+    if not agency.is_group:
+        raise AppError("agency.not_group", status=422, name=agency.name)
+    # Loaded with its members.
+    return get_agency(session, agency_id=agency.id)
+
+
+def _province_committee(session: Session, province: divisions.ProvinceUnits) -> Agency | None:
+    """The province's own committee in the registry, else the registry's "Ủy ban nhân dân tỉnh"
+    (which is the province's committee in a deployment of that province)."""
+    for spelling in (*province.committee_spellings(), PROVINCE_COMMITTEE):
+        agency = repository.by_folded_key(session, key=fold(spelling))
+        if agency is None:
+            agency = repository.by_name(session, name=spelling)
+        if agency is not None and agency.is_active and not agency.is_group:
+            return agency
+    return None
+
+
+def _existing_units(
+    session: Session, units: tuple[divisions.Unit, ...], owners: dict[str, int]
+) -> dict[int, Agency]:
+    """{unit code: its agency} for units the registry already has: by name first, then by the
+    spelling with the unit word. An agency named after one unit is never taken for another."""
+    by_name = repository.by_names(session, names=[unit.committee for unit in units])
+    found = {unit.code: by_name[unit.committee] for unit in units if unit.committee in by_name}
+    used = {agency.id for agency in found.values()}
+    candidates = {
+        unit.code: [owners[k] for k in (fold(unit.committee), fold(unit.short_name)) if k in owners]
+        for unit in units
+        if unit.code not in found
+    }
+    owned = repository.get_many(session, agency_ids={i for ids in candidates.values() for i in ids})
+    for unit in units:
+        for agency_id in candidates.get(unit.code, []):
+            agency = owned.get(agency_id)
+            if agency is not None and agency.id not in used and agency.name not in by_name:
+                found[unit.code] = agency
+                used.add(agency.id)
+                break
+    return found
