@@ -71,10 +71,20 @@ class DraftDeadline(BaseModel):
     label: str
     due_on: date
     source: Literal["plan", "default"] = "plan"
+    # True: computed from the reporting regime over the plan's years (recomputed when they
+    # change); False: typed or edited by the reviewer (kept); None: stored before this was kept.
+    computed: bool | None = None
+
+
+class DeadlineRef(BaseModel):
+    kind: str
+    label: str
 
 
 class ReviewInfo(BaseModel):
     next_key: int = 1
+    # Computed deadlines the reviewer removed: a recomputation does not bring them back.
+    removed_deadlines: list[DeadlineRef] = Field(default_factory=list)
 
 
 class Draft(BaseModel):

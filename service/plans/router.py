@@ -84,9 +84,13 @@ def get_plan(session: SessionDep, user: CurrentUser, plan_id: RowId) -> PlanRead
 
 @router.patch("/{plan_id}", response_model=PlanRead)
 def update_plan(
-    session: SessionDep, user: CurrentUser, plan_id: RowId, data: PlanUpdate
+    session: SessionDep, user: CurrentUser, settings: SettingsDep, plan_id: RowId, data: PlanUpdate
 ) -> PlanRead:
-    plan = service.update_plan(session, plan_id=plan_id, data=data, user=user)
+    """Edit a draft's metadata. New years or issue date recompute the deadlines computed from
+    the reporting regime; deadlines typed or edited by hand stay."""
+    plan = service.update_plan(
+        session, plan_id=plan_id, data=data, user=user, calendar=settings.report_calendar()
+    )
     return service.to_read(session, plan)
 
 

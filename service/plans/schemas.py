@@ -39,6 +39,9 @@ class TaskItem(BaseModel):
     text: str
     role: Role
     co_agencies: list[str] = Field(default_factory=list)
+    # A task read from a table row: its time cell as written, and the date it sets, if any.
+    due_text: str | None = None
+    due_on: date | None = None
 
 
 class Assignment(BaseModel):

@@ -26,7 +26,7 @@ from service import storage
 from service.agencies import service as agency_service
 from service.agencies.schemas import AgencyCreate
 from service.auth.scope import can_write, leads_plan
-from service.config import Settings
+from service.config import Settings, get_settings
 from service.errors import AppError
 from service.i18n import t
 from service.models import (
@@ -43,13 +43,14 @@ from service.models import (
     UserRole,
 )
 from service.pagination import Page, PageParams
-from service.plans import repository
+from service.plans import repository, review_deadlines
 from service.plans.api_schemas import (
     AssignmentMerge,
     AssignmentRead,
     AssignmentSplit,
     AssignmentUpdate,
     DeadlineCreate,
+    DeadlineRef,
     DeadlineUpdate,
     Draft,
     DraftAssignment,
@@ -259,10 +260,12 @@ def _new_draft(extraction: PlanExtraction, resolver: _Resolver) -> Draft:
         assignment["agency_ids"] = ids
         for task in assignment["tasks"]:
             task["key"] = next_key
-            task["due_on"] = None
+            # A row of an assignment table may carry its own date ("Quý II/2025").
+            task["due_on"] = task.get("due_on")
             next_key += 1
     for deadline in data["deadlines"]:
         deadline["key"] = next_key
+        deadline["computed"] = True
         next_key += 1
     data["review"] = {"next_key": next_key}
     return Draft.model_validate(data)
@@ -475,9 +478,22 @@ def _member_index(assignment: DraftAssignment, index: int) -> int:
     return index
 
 
-def update_plan(session: Session, *, plan_id: int, data: PlanUpdate, user: User) -> Plan:
-    """Metadata of a draft: title, number, date, years, lead, report-to and parent plan."""
+def update_plan(
+    session: Session,
+    *,
+    plan_id: int,
+    data: PlanUpdate,
+    user: User,
+    calendar: dict[str, str] | None = None,
+) -> Plan:
+    """Metadata of a draft: title, number, date, years, lead, report-to and parent plan.
+
+    New years or a new issue date recompute the deadlines computed from the reporting regime
+    (`calendar`: the deployment's default report dates, as at import); deadlines typed or
+    edited by hand stay. Clearing the years leaves the deadlines alone.
+    """
     plan = _led_draft(session, plan_id=plan_id, user=user)
+    dates_before = _dates(plan)
     sent = data.model_fields_set
     start = data.start_year if "start_year" in sent else plan.start_year
     end = data.end_year if "end_year" in sent else plan.end_year
@@ -498,7 +514,65 @@ def update_plan(session: Session, *, plan_id: int, data: PlanUpdate, user: User)
         plan_id=plan.id,
         detail=data.model_dump(mode="json", exclude_unset=True),
     )
+    dates = _dates(plan)
+    # Without any year there is nothing to compute for: the deadlines stay as they are.
+    has_years = dates.start_year is not None or dates.end_year is not None
+    if dates != dates_before and has_years:
+        _recompute_deadlines(
+            session,
+            plan,
+            old=dates_before,
+            user=user,
+            calendar=calendar if calendar is not None else get_settings().report_calendar(),
+        )
     return plan
+
+
+def _dates(plan: Plan) -> review_deadlines.Dates:
+    return review_deadlines.Dates(plan.start_year, plan.end_year, plan.issued_on)
+
+
+def _recompute_deadlines(
+    session: Session,
+    plan: Plan,
+    *,
+    old: review_deadlines.Dates,
+    user: User,
+    calendar: dict[str, str],
+) -> None:
+    """The regime's deadlines for the plan's new dates, in place of those for the old ones."""
+    draft = _draft(plan)
+    new = _dates(plan)
+    result = review_deadlines.recompute(
+        draft, old=old, new=new, calendar=calendar, next_key=lambda: _take_key(draft)
+    )
+    # The regime's warnings about the dates ("no years") follow them.
+    warnings = [w for w in plan.warnings if w not in result.old_warnings]
+    warnings += [w for w in result.new_warnings if w not in warnings]
+    if warnings != plan.warnings:
+        plan.warnings = warnings
+    if not result.changed:
+        return
+    removed = {deadline.key for deadline in result.removed}
+    draft.deadlines = [d for d in draft.deadlines if d.key not in removed] + result.added
+    _save(
+        session,
+        plan,
+        draft,
+        user=user,
+        action="plan.review.deadlines_recompute",
+        detail={
+            "before": {"start_year": old.start_year, "end_year": old.end_year},
+            "after": {"start_year": new.start_year, "end_year": new.end_year},
+            "issued_on": [
+                old.issued_on.isoformat() if old.issued_on else None,
+                new.issued_on.isoformat() if new.issued_on else None,
+            ],
+            "removed": [d.model_dump(mode="json") for d in result.removed],
+            "added": [d.model_dump(mode="json") for d in result.added],
+            "kept": [d.key for d in result.kept],
+        },
+    )
 
 
 def _check_lead(session: Session, *, user: User, agency_id: int | None) -> None:
@@ -808,7 +882,9 @@ def add_deadline(session: Session, *, plan_id: int, data: DeadlineCreate, user: 
     plan = _led_draft(session, plan_id=plan_id, user=user)
     draft = _draft(plan)
     _check_deadline_free(draft, kind=data.kind, due_on=data.due_on, key=None)
-    deadline = DraftDeadline(key=_take_key(draft), source="plan", **data.model_dump())
+    deadline = DraftDeadline(
+        key=_take_key(draft), source="plan", computed=False, **data.model_dump()
+    )
     draft.deadlines.append(deadline)
     return _save(
         session,
@@ -829,6 +905,9 @@ def update_deadline(
     before = deadline.model_dump(mode="json")
     for field in data.model_fields_set:
         setattr(deadline, field, getattr(data, field))
+    if data.model_fields_set:
+        # Edited by hand: a change of the plan's years leaves it as it is now.
+        deadline.computed = False
     _check_deadline_free(draft, kind=deadline.kind, due_on=deadline.due_on, key=key)
     return _save(
         session,
@@ -845,6 +924,9 @@ def delete_deadline(session: Session, *, plan_id: int, key: int, user: User) -> 
     draft = _draft(plan)
     index, deadline = _deadline(draft, key)
     del draft.deadlines[index]
+    if deadline.computed is not False:
+        # Removed on purpose: a recomputation for other years must not bring it back.
+        draft.review.removed_deadlines.append(DeadlineRef(kind=deadline.kind, label=deadline.label))
     return _save(
         session,
         plan,
