@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from service.i18n import t
-from service.plans import metadata, reporting
+from service.plans import metadata, reporting, tables
 from service.plans.errors import PlanError
 from service.plans.readers import RawDocument, read_bytes
 from service.plans.registry import Registry, default_registry, fold
@@ -28,7 +28,7 @@ from service.plans.schemas import (
     SourceInfo,
     TaskItem,
 )
-from service.plans.text import Paragraph, paragraphs
+from service.plans.text import Paragraph, is_table_row, paragraphs
 
 DEFAULT_CALENDAR = {"semiannual": "10/06", "annual": "10/11", "period": "10/11"}
 # The longest plan text read: real plans run to tens of thousands of characters; anything past
@@ -74,6 +74,24 @@ _CLOSING = re.compile(
 )
 
 
+# "PHỤ LỤC" / "Phụ lục I" opening an appendix after the signature ("… tại Phụ lục kèm theo").
+_APPENDIX = re.compile(r"^(?:PHỤ\s+LỤC|Phụ\s+lục)(?:\s|$|[.:])")
+
+
+def appendix_start(paras: list[Paragraph]) -> int | None:
+    """Where the appendices begin: the first "Phụ lục" title after the plan's closing."""
+    closed = False
+    for index, paragraph in enumerate(paras):
+        text = paragraph.text
+        if is_table_row(text):
+            closed = closed or bool(_CLOSING.match(text))  # a signature laid out in a table
+        elif not closed:
+            closed = bool(_CLOSING.match(text))
+        elif _APPENDIX.match(text) and len(text.split()) <= 40:
+            return index
+    return None
+
+
 @dataclass
 class Section:
     numeral: str | None
@@ -100,8 +118,8 @@ def _section_kind(title: str) -> str:
 def _heading_of(paragraph: Paragraph) -> tuple[str | None, str] | None:
     """(numeral, title) when the paragraph is a top-level section heading."""
     text = paragraph.text.strip()
-    if len(text) > 160:
-        return None
+    if len(text) > 160 or is_table_row(text):
+        return None  # a table's group row ("I. Nhóm nhiệm vụ … | | |") opens no section
     roman = _ROMAN.match(text)
     if roman and _VALID_ROMAN.match(roman["numeral"]):
         title = roman["title"].strip().rstrip(".:").strip()
@@ -134,7 +152,7 @@ def _implementation_subsections(paras: list[Paragraph]) -> list[Section]:
     """A "3. Tổ chức thực hiện" item inside another section, for plans without Roman sections."""
     found: list[Section] = []
     for index, paragraph in enumerate(paras):
-        match = _NUMBERED.match(paragraph.text)
+        match = None if is_table_row(paragraph.text) else _NUMBERED.match(paragraph.text)
         if match and _section_kind(match["rest"].rstrip(".:")) == "implementation":
             end = len(paras)
             for inner in range(index + 1, len(paras)):
@@ -195,7 +213,7 @@ def _items(paras: list[Paragraph], level: str) -> list[tuple[int, re.Match[str]]
     found = []
     for index, paragraph in enumerate(paras):
         match = _marker(paragraph.text, level)
-        if match:
+        if match and not is_table_row(paragraph.text):  # rows are read by tables.py
             found.append((index, match))
     return found
 
@@ -421,6 +439,75 @@ class Parser:
                 break
         return [n for n in names if n]
 
+    # -- tables --
+
+    def cell_members(self, cell: str) -> tuple[list[str], bool]:
+        """The bodies a table cell names. A ";" always separates two of them in a cell, so each
+        part is split on its own ("Công an huyện; Văn phòng HĐND và UBND huyện")."""
+        members: list[str] = []
+        confident = True
+        for part in re.split(r"\s*;\s*", cell):
+            if re.search(r"\w", part):
+                found, sure = self.split_members(part)
+                members += [m for m in found if m not in members]
+                confident = confident and sure
+        return members, confident
+
+    def add_table_tasks(
+        self,
+        found: list[tables.Table],
+        assignments: list[Assignment],
+        *,
+        start_year: int | None,
+        end_year: int | None,
+    ) -> None:
+        """Each task row as a task of the body its lead cell names, grouped per body.
+
+        Rows whose lead cell names the same bodies as a block or an earlier row join that
+        assignment, so each body has one list of tasks as in a prose plan. The bodies in the
+        "phối hợp" cell are the task's co_agencies, as "phối hợp với …" is in prose: they get no
+        task of their own.
+        """
+        by_members = {_members_key(a.members): a for a in assignments}
+        for table in found:
+            for row in table.rows:
+                members, confident = self.cell_members(row.lead)
+                task = TaskItem(
+                    text=row.task,
+                    role=table.role,
+                    co_agencies=self.cell_members(row.co)[0],
+                    due_text=row.due or None,
+                    due_on=tables.due_date(row.due, start_year=start_year, end_year=end_year),
+                )
+                key = _members_key(members)
+                if key in by_members:
+                    by_members[key].tasks.append(task)
+                    continue
+                ordinal = (row.number or str(len(assignments) + 1))[:16]
+                if not confident:
+                    self.warnings.append(
+                        t("warn.low_confidence_split", ordinal=ordinal, heading=row.lead)
+                    )
+                canonical = [self.canonical(m) for m in members]
+                for member, name in zip(members, canonical, strict=True):
+                    if name is None and not self.is_group(member):
+                        self.warnings.append(t("warn.unknown_agency", ordinal=ordinal, name=member))
+                assignment = Assignment(
+                    ordinal=ordinal,
+                    heading=row.lead,
+                    members=members,
+                    canonical=canonical,
+                    is_request=bool(_REQUEST.match(row.lead)),
+                    is_lead=False,
+                    tasks=[task],
+                )
+                assignments.append(assignment)
+                by_members[key] = assignment
+
+
+def _members_key(members: list[str]) -> tuple[str, ...]:
+    return tuple(sorted(fold(member) for member in members))
+
 
 _COWORK = re.compile(r"(?:phối\s+hợp|cùng)\s+(?:chặt\s+chẽ\s+)?(?:với\s+)?(?=\S)", re.I)
 _STOP_VERB = re.compile(
@@ -535,22 +622,33 @@ def parse_paragraphs(
 ) -> PlanExtraction:
     parser = Parser(registry or default_registry(), calendar or DEFAULT_CALENDAR)
     sections = find_sections(paras)
+    appendix = appendix_start(paras)
     candidates = [s for s in sections if s.kind in ("implementation", "assignment")]
     if not any(s.kind == "implementation" for s in candidates):
         candidates += _implementation_subsections(paras)
-    scored: list[tuple[int, int, Section, list[Block]]] = []
+    if appendix is not None:
+        # An appendix's own titles ("NHIỆM VỤ CỤ THỂ …") are not the plan's sections.
+        candidates = [s for s in candidates if s.start < appendix]
+    appended = tables.find_tables([p.text for p in paras[appendix:]]) if appendix else []
+    scored: list[tuple[int, int, Section, list[Block], list[tables.Table]]] = []
     for section in candidates:
-        blocks = parser.find_blocks(paras[section.start + 1 : section.end])
-        # Prefer the section with the most blocks; on a tie the implementation section.
-        scored.append((len(blocks), section.kind == "implementation", section, blocks))
+        inner = paras[section.start + 1 : section.end]
+        blocks = parser.find_blocks(inner)
+        found = tables.find_tables([p.text for p in inner])
+        rows = sum(len(table.rows) for table in found)
+        # Prefer the section with the most blocks and task rows; on a tie the implementation
+        # section, which is also where an appendix's tables belong.
+        scored.append(
+            (len(blocks) + rows, section.kind == "implementation", section, blocks, found)
+        )
     scored.sort(key=lambda entry: (entry[0], entry[1]), reverse=True)
-    if not scored or scored[0][0] == 0:
+    if not scored or (scored[0][0] == 0 and not appended):
         if not _looks_vietnamese(paras):
             raise PlanError("parse.not_vietnamese")
         if scored:
             raise PlanError("parse.no_assignments", heading=scored[0][2].heading)
         raise PlanError("parse.no_section")
-    _, _, section, blocks = scored[0]
+    _, _, section, blocks, found = scored[0]
 
     assignments: list[Assignment] = []
     first_texts: list[str] = []
@@ -582,6 +680,13 @@ def parse_paragraphs(
         )
         first_texts.append(block.first)
 
+    body_start = sections[0].start if sections else 0
+    meta = metadata.plan_metadata(raw_lines, paras, body_start)
+    parser.add_table_tasks(
+        found + appended, assignments, start_year=meta.start_year, end_year=meta.end_year
+    )
+    first_texts += [a.heading for a in assignments[len(first_texts) :]]
+
     scores = [_lead_score(a, first) for a, first in zip(assignments, first_texts, strict=True)]
     lead_agency: str | None = None
     if max(scores) > 0:
@@ -606,8 +711,6 @@ def parse_paragraphs(
     if lead_agency is None:
         parser.warnings.append(t("warn.no_lead"))
 
-    body_start = sections[0].start if sections else 0
-    meta = metadata.plan_metadata(raw_lines, paras, body_start)
     if meta.issued_on is None:
         parser.warnings.append(t("warn.no_date"))
     regime = reporting.find_reporting([p.text for p in paras[body_start:]])

@@ -226,6 +226,11 @@ _TAB = qn("w:tab")
 _TBL = qn("w:tbl")
 _TR = qn("w:tr")
 _TC = qn("w:tc")
+_TC_PR = qn("w:tcPr")
+_GRID_SPAN = qn("w:gridSpan")
+_V_MERGE = qn("w:vMerge")
+_VAL = qn("w:val")
+_MAX_COLUMNS = 63  # Word's own limit
 _BREAKS = frozenset({qn("w:br"), qn("w:cr")})
 _NO_BREAK_HYPHEN = qn("w:noBreakHyphen")
 # Deleted revisions, text boxes (their own paragraphs) and compatibility fallbacks (duplicates).
@@ -271,12 +276,42 @@ def _rows(element: Any) -> Iterator[list[list[Any]]]:
         if child.tag == _P:
             yield [[child]]
         elif child.tag == _TBL:
-            for row in child.iter(_TR):
-                if row.getparent() is not child:
-                    continue
-                yield [list(_paragraphs(cell)) for cell in row if cell.tag == _TC]
+            yield from _table_rows(child)
         elif child.tag not in _SKIPPED:
             yield from _rows(child)
+
+
+def _table_rows(table: Any) -> Iterator[list[list[Any]]]:
+    """A table's rows as laid out on the grid, so that a row's cells line up with its header's.
+
+    A cell spanning several columns (w:gridSpan) is followed by an empty cell for each further
+    column; a cell that continues a vertical merge (w:vMerge) reads as the cell the merge started
+    in, since that text applies to every row it spans.
+    """
+    merged: dict[int, list[Any]] = {}  # grid column -> paragraphs of the cell a merge started in
+    for row in table.iter(_TR):
+        if row.getparent() is not table:
+            continue
+        cells: list[list[Any]] = []
+        column = 0
+        for cell in row:
+            if cell.tag != _TC:
+                continue
+            properties = cell.find(_TC_PR)
+            span = _int(_val(properties.find(_GRID_SPAN)), 1) if properties is not None else 1
+            span = min(max(span, 1), _MAX_COLUMNS)  # a forged span must not make millions of cells
+            merge = properties.find(_V_MERGE) if properties is not None else None
+            content = list(_paragraphs(cell))
+            if merge is None:
+                merged.pop(column, None)
+            elif merge.get(_VAL) == "restart":
+                merged[column] = content
+            else:
+                content = merged.get(column, content)
+            cells.append(content)
+            cells.extend([] for _ in range(span - 1))
+            column += span
+        yield cells
 
 
 def _paragraphs(element: Any) -> Iterator[Any]:

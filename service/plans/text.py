@@ -48,6 +48,15 @@ class Paragraph:
     lines: list[str] = field(default_factory=list)
 
 
+# A table row: the DOCX reader joins a row's cells with " | "; a text file may draw it the same way,
+# or Markdown-style between outer pipes ("| 1 | Nội dung | Sở Y tế |").
+_TABLE_ROW = re.compile(r"\s\|(?:\s|$)|^\|.*\|$")
+
+
+def is_table_row(line: str) -> bool:
+    return bool(_TABLE_ROW.search(line))
+
+
 def clean_line(line: str) -> str:
     line = unicodedata.normalize("NFC", line)
     line = _SPACES.sub(" ", line).strip()
@@ -114,7 +123,10 @@ def paragraphs(raw_lines: list[str], hard_wrapped: bool | None = None) -> list[P
     """
     # Page breaks vanish: the text on either side may belong to one paragraph.
     numbered = [(n, clean_line(raw)) for n, raw in enumerate(raw_lines, start=1) if raw != "\f"]
-    guessed_wrapped, blank_noise, width = _detect_layout([line for _, line in numbered])
+    # Table rows are neither wrapped text nor paragraphs: leave them out of the layout guess.
+    guessed_wrapped, blank_noise, width = _detect_layout(
+        [line for _, line in numbered if not is_table_row(line)]
+    )
     wrapped = guessed_wrapped if hard_wrapped is None else hard_wrapped
     # Unless the reader knows lines are paragraphs (DOCX), a line that starts in lower case after
     # one that does not end a sentence continues it, whatever the layout.
@@ -145,6 +157,8 @@ def paragraphs(raw_lines: list[str], hard_wrapped: bool | None = None) -> list[P
             or gap
             or is_item_start(line)
             or _CLOSING_START.match(line) is not None
+            or is_table_row(line)  # a row is one paragraph, and nothing runs on from it
+            or is_table_row(previous)
             or _is_caps(previous) != _is_caps(line)  # a heading in capitals is its own paragraph
             or not (continues or (wrapped and full))
         )

@@ -127,6 +127,22 @@ def test_each_fixture_plan_imports_as_a_draft(
     assert source.content == path.read_bytes()
 
 
+def test_a_table_rows_own_date_is_kept_in_the_draft(
+    client: TestClient, settings: Settings, lead: dict[str, str]
+) -> None:
+    path = FIXTURES / "extra" / "b3-huyen-duc-tho-de-an-06-2025.txt"
+    parsed = parse_bytes(path.read_bytes(), path.name, calendar=settings.report_calendar())
+    expected = [str(task.due_on) for a in parsed.assignments for task in a.tasks if task.due_on]
+    assert expected, "the fixture's table has dated rows"
+
+    response = upload(client, path, lead)
+
+    assert response.status_code == 201, response.text
+    review = response.json()["review"]
+    kept = [task["due_on"] for a in review["assignments"] for task in a["tasks"] if task["due_on"]]
+    assert kept == expected
+
+
 def test_the_group_of_communes_resolves_to_a_group(
     client: TestClient, session: Session, lead: dict[str, str]
 ) -> None:
