@@ -1,6 +1,8 @@
 """HTTP routes of the auth domain: sign-in, sign-out, who am I, the caller's API tokens.
 
-`router` is mounted under /api; `link_router` at the root, for the link people click in e-mails.
+`router` is mounted under /api. The link people click in e-mails, `GET /auth/link/{token}`, is a
+page (service/web/router.py): it signs in with `auth_service.sign_in_with_link` like
+`POST /api/auth/link/verify`, and a refused link is a page for a browser, JSON for an API client.
 """
 
 from __future__ import annotations
@@ -8,7 +10,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response, status
-from fastapi.responses import RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service.auth import service as auth_service
@@ -35,7 +36,6 @@ from service.users import service as user_service
 from service.users.schemas import UserRead
 
 router = APIRouter(tags=["auth"])
-link_router = APIRouter(tags=["auth"])
 
 
 def rate_limiter(request: Request, settings: Settings) -> RateLimiter:
@@ -105,16 +105,6 @@ def verify_link(
     user = auth_service.sign_in_with_link(session, token=body.token, now=clock())
     _set_session_cookie(response, settings, user, clock)
     return user_service.to_read(user)
-
-
-@link_router.get("/auth/link/{token}", include_in_schema=False)
-def open_link(
-    token: str, session: SessionDep, settings: SettingsDep, clock: ClockDep
-) -> RedirectResponse:
-    user = auth_service.sign_in_with_link(session, token=token, now=clock())
-    response = RedirectResponse("/", status_code=status.HTTP_303_SEE_OTHER)
-    _set_session_cookie(response, settings, user, clock)
-    return response
 
 
 @router.post("/auth/login", summary="Đăng nhập bằng e-mail và mật khẩu")

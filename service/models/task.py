@@ -37,8 +37,20 @@ class Task(Base):
         CheckConstraint("progress >= 0 AND progress <= 100", name="progress_range"),
         # A focal point's list: my agency's tasks by state, soonest due first.
         Index("ix_tasks_agency_state_due", "agency_id", "state", "due_on"),
-        # The plan dashboard: one plan's tasks grouped by agency.
-        Index("ix_tasks_plan_agency", "plan_id", "agency_id"),
+        # The plan dashboard: one plan's tasks counted by agency, state and dates, from the
+        # index alone (migration 0003).
+        Index(
+            "ix_tasks_plan_agency_state",
+            "plan_id",
+            "agency_id",
+            "state",
+            "due_on",
+            "completed_on",
+            "progress",
+        ),
+        # A plan's tasks due before a day (its overdue list and count), ids included so a page
+        # is found without reading the rows.
+        Index("ix_tasks_plan_due", "plan_id", "due_on", "state", "completed_on", "agency_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -21,6 +21,7 @@ from service.pagination import PageParams
 from service.tasks.schemas import MAX_ID
 from service.users import service as user_service
 from service.users.schemas import UserCreate, UserUpdate
+from service.web import repository as web_repository
 from service.web.dependencies import AdminPageUser, PageRoute
 from service.web.forms import (
     FormDep,
@@ -32,6 +33,7 @@ from service.web.forms import (
     validate,
 )
 from service.web.rendering import render
+from service.web.repository import AgencyOption
 from service.web.views import fold_text
 
 router = APIRouter(prefix="/admin", route_class=PageRoute, include_in_schema=False)
@@ -40,16 +42,11 @@ PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
 PER_PAGE = 50
 
 
-def _all_agencies(session: Any, *, concrete_only: bool = False) -> list[Any]:
+def _all_agencies(session: Any, *, concrete_only: bool = False) -> list[AgencyOption]:
     """Agencies for a select, by name; `concrete_only`: active ones that are not groups (the
     agencies an account can belong to)."""
-    items = agency_service.list_agencies(
-        session,
-        page=PageParams(limit=5000, offset=0),
-        is_group=False if concrete_only else None,
-        is_active=True if concrete_only else None,
-    ).items
-    return sorted(items, key=lambda agency: fold_text(agency.name))
+    options = web_repository.agency_options(session, concrete_only=concrete_only)
+    return sorted(options, key=lambda agency: fold_text(agency.name))
 
 
 # --- Agencies -----------------------------------------------------------------------------------

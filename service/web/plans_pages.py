@@ -7,6 +7,7 @@ Leadership sees the same plans and dashboards without a single form.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
@@ -221,16 +222,20 @@ def _plan_page(
         )
         return render(request, "review.html", context, user=user, status_code=status_code)
 
+    today = today_local(clock)
     board = views.dashboard(
-        session, plan_id=plan.id, today=today_local(clock), due_soon_days=settings.due_soon_days
+        session, plan_id=plan.id, today=today, due_soon_days=settings.due_soon_days
     )
     # The agencies that need following up first; a page at a time (500 rows do not fit a phone).
-    ranked = sorted(board.agencies, key=lambda row: (-row.problems, views.fold_text(row.name)))
+    # board.agencies is by name, and the sort is stable: by name among the same count.
+    ranked = sorted(board.agencies, key=lambda row: -row.problems)
     pages = max(1, -(-len(ranked) // AGENCIES_PER_PAGE))
     page = min(page, pages)
+    shown = ranked[(page - 1) * AGENCIES_PER_PAGE : page * AGENCIES_PER_PAGE]
+    views.fill_cells(session, plan_id=plan.id, rows=shown, today=today)
     context.update(
         board=board,
-        rows=ranked[(page - 1) * AGENCIES_PER_PAGE : page * AGENCIES_PER_PAGE],
+        rows=shown,
         page=page,
         pages=pages,
         late_agencies=sum(1 for row in ranked if row.problems),
@@ -256,15 +261,23 @@ def overdue_page(
     plan = plan_service.get_plan(session, plan_id=plan_id, user=user)
     if not (sees_everything(user) or leads_plan(user, plan)):
         raise AppError("consolidated.forbidden", status=403)
+    today = today_local(clock)
     overdue = task_service.list_tasks(
         session,
         user=user,
-        filters=TaskFilters(plan_id=plan.id, agency_id=agency_id, timeliness=Timeliness.QUA_HAN),
+        # Overdue tasks are all due before today: saying so lets the database read only those
+        # from ix_tasks_plan_due instead of deriving every task's timeliness (a third of the
+        # time at 50,000 tasks).
+        filters=TaskFilters(
+            plan_id=plan.id,
+            agency_id=agency_id,
+            timeliness=Timeliness.QUA_HAN,
+            due_before=today - timedelta(days=1),
+        ),
         page=PageParams(limit=OVERDUE_PER_PAGE, offset=(page - 1) * OVERDUE_PER_PAGE),
         clock=clock,
         settings=settings,
     )
-    today = today_local(clock)
     days = views.working_days_left(
         session, today=today, days=(task.due_on for task in overdue.items)
     )

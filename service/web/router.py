@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from fastapi.responses import FileResponse, RedirectResponse
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 
 from service.auth import service as auth_service
 from service.auth.dependencies import SettingsDep
@@ -22,7 +22,7 @@ from service.auth.scope import can_write, leads_plan
 from service.auth.sessions import SESSION_COOKIE
 from service.clock import ClockDep, today_local
 from service.database import SessionDep
-from service.errors import AppError
+from service.errors import AppError, error_body
 from service.i18n import t
 from service.models import ObligationStatus, PlanStatus, TaskState, User, UserRole
 from service.pagination import PageParams
@@ -154,6 +154,57 @@ def sign_in_password(
     response = RedirectResponse(safe_next(form.get("next"), home_of(user)), status_code=303)
     _set_session_cookie(response, settings, user, clock)
     return response
+
+
+@router.get("/auth/link/{token}")
+def open_link(
+    request: Request,
+    token: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+) -> Response:
+    """The link of the sign-in e-mail: signs in, then `/` sends each role to its home page.
+
+    A link that is unknown, used or expired answers 400: a browser gets the sign-in page saying
+    so, with the form for a new link; anything else (an API client, `Accept: application/json`
+    or no preference) gets the auth domain's JSON error, as `POST /api/auth/link/verify` does.
+    """
+    try:
+        user = auth_service.sign_in_with_link(session, token=token, now=clock())
+    except AppError as error:
+        # Nothing of a refused link is kept (an inactive user's link stays as it was).
+        session.rollback()
+        if not _prefers_html(request):
+            return JSONResponse(
+                error_body(error.code, error.message, error.details), status_code=error.status
+            )
+        context = {"next": "", "errors": FormErrors(), "link_invalid": True}
+        return render(request, "sign_in.html", context, status_code=error.status)
+    response = RedirectResponse("/", status_code=303)
+    _set_session_cookie(response, settings, user, clock)
+    return response
+
+
+def _prefers_html(request: Request) -> bool:
+    """Does the client rank a page above JSON? A browser's Accept names text/html (and JSON at
+    most through */*); an API client's names application/json, or only */*: a tie is JSON."""
+    html = json = 0.0
+    for part in request.headers.get("accept", "").split(","):
+        media, *params = (piece.strip().lower() for piece in part.split(";"))
+        quality = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if media in ("text/html", "text/*"):
+            html = max(html, quality)
+        elif media == "application/json":
+            json = max(json, quality)
+    return html > json
 
 
 @router.post("/sign-out")

@@ -211,6 +211,50 @@ def test_focal_point_signs_in_by_email_updates_a_task_and_submits_a_report(
     page.context.close()
 
 
+def test_a_used_sign_in_link_shows_a_page_that_sends_a_new_one(
+    live: LiveServer,
+    smtp: SmtpSink,  # noqa: F811
+    chromium: Any,
+    session: Session,
+) -> None:
+    world: World = build_world(session)
+    health = world.users["health"]
+    health.email = "dau-moi.yte@example.vn"
+    session.commit()
+    page = _page(chromium)
+    page.goto(f"{live.url}/sign-in")
+    page.locator("#link-email").fill(health.email)
+    page.get_by_role("button", name="Gửi liên kết đăng nhập").click()
+    page.get_by_role("status").wait_for()
+    _send_queued_mail(live.settings)
+    link = re.search(r"http://127\.0\.0\.1:\d+/auth/link/\S+", smtp.take()[0].text())
+    assert link
+    page.goto(link.group(0))
+    assert page.url.endswith("/tasks")
+    page.context.close()
+
+    # The same link again, in another browser (a forwarded e-mail, a second click later on).
+    other = _page(chromium)
+    answer = other.goto(link.group(0))
+
+    assert answer is not None
+    assert answer.status == 400
+    alert = other.get_by_role("alert")
+    assert "Liên kết đăng nhập này không dùng được nữa" in alert.inner_text()
+    assert other.get_by_role("heading", name="Đăng nhập", exact=True).is_visible()
+    _shoot(chromium, other, "link-invalid", link.group(0))
+    other.locator("#link-email").fill(health.email)
+    other.get_by_role("button", name="Gửi liên kết mới").click()
+    other.get_by_role("status").wait_for()
+    _send_queued_mail(live.settings)
+    fresh = re.search(r"http://127\.0\.0\.1:\d+/auth/link/\S+", smtp.take()[0].text())
+    assert fresh
+    assert fresh.group(0) != link.group(0)
+    other.goto(fresh.group(0))
+    assert other.url.endswith("/tasks")
+    other.context.close()
+
+
 def _fill_groups(session: Session) -> None:
     groups = session.scalars(select(Agency).where(Agency.is_group.is_(True))).all()
     for number, group in enumerate(groups):

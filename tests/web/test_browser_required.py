@@ -32,10 +32,10 @@ def test_without_chromium_the_browser_tests_skip_with_the_reason() -> None:
     result = _run(DONDOC_REQUIRE_BROWSER="0")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "browser tests need Chromium at /nonexistent/chromium" in result.stdout
-    assert "2 skipped" in result.stdout
+    assert "3 skipped" in result.stdout
 
 
 def test_a_skipped_browser_test_fails_the_run_when_required() -> None:
     result = _run(DONDOC_REQUIRE_BROWSER="1")
     assert result.returncode == 1, result.stdout + result.stderr
-    assert "DONDOC_REQUIRE_BROWSER=1 but 2 browser test(s) were skipped" in result.stdout
+    assert "DONDOC_REQUIRE_BROWSER=1 but 3 browser test(s) were skipped" in result.stdout

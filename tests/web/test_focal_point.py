@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from service.auth.sessions import SESSION_COOKIE
+from service.config import Settings
+from service.i18n import t
 from service.models import ObligationStatus, ReportObligation, StatusUpdate, Task, TaskState
 from tests.tasks.builders import World
 from tests.web.conftest import Browser
@@ -326,3 +332,78 @@ def test_sign_in_link_is_queued_and_opens_the_home_page(
     assert opened.headers["location"] == "/"
     home = browser.get("/")
     assert home.headers["location"] == "/tasks"
+
+
+# A browser's Accept header (Chromium's for a page) and an API client's.
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+API_ACCEPT = "application/json"
+
+
+def _link_from_last_mail(session: Session) -> str:
+    from service.models import Notification
+
+    session.expire_all()
+    mail = session.scalars(select(Notification).order_by(Notification.id.desc())).first()
+    assert mail is not None
+    link = next(word for word in mail.body_text.split() if "/auth/link/" in word)
+    return link[link.index("/auth/link/") :]
+
+
+def _assert_stale_link_page(page: httpx.Response) -> None:
+    assert page.status_code == 400
+    assert page.headers["content-type"].startswith("text/html")
+    assert t("web.sign_in.link_invalid") in page.text
+    # The normal layout, and the form for a new link right there.
+    assert '<link rel="stylesheet" href="/static/app.css">' in page.text
+    assert 'action="/sign-in/link"' in page.text
+    assert t("web.sign_in.send_new_link") in page.text
+    assert "set-cookie" not in page.headers or SESSION_COOKIE not in page.headers["set-cookie"]
+
+
+def test_a_used_unknown_or_expired_link_in_a_browser_is_a_page_offering_a_new_one(
+    browser: Browser, world: World, session: Session, settings: Settings
+) -> None:
+    health = world.users["health"]
+    browser.client.headers["accept"] = BROWSER_ACCEPT
+    assert browser.post("/sign-in/link", {"email": health.email}).status_code == 200
+    link = _link_from_last_mail(session)
+    assert browser.get(link).status_code == 303
+    browser.client.cookies.clear()
+
+    used = browser.get(link)
+    unknown = browser.get("/auth/link/khong-co-lien-ket-nay")
+
+    _assert_stale_link_page(used)
+    _assert_stale_link_page(unknown)
+    assert browser.get("/tasks").status_code == 401  # not signed in by either
+
+    # Expired: a fresh link opened after its time is up.
+    assert browser.post("/sign-in/link", {"email": health.email}).status_code == 200
+    fresh = _link_from_last_mail(session)
+    browser.clock.advance(timedelta(minutes=settings.login_link_minutes, seconds=1))
+    _assert_stale_link_page(browser.get(fresh))
+
+    # The page's form sends a new link, which works.
+    again = browser.post("/sign-in/link", {"email": health.email}, form_page=fresh)
+    assert again.status_code == 200
+    assert t("auth.link_sent") in again.text
+    newest = _link_from_last_mail(session)
+    assert newest not in (link, fresh)
+    assert browser.get(newest).status_code == 303
+    assert browser.get("/tasks").status_code == 200
+
+
+def test_a_refused_link_stays_json_for_an_api_client(
+    browser: Browser, world: World, session: Session
+) -> None:
+    assert browser.post("/sign-in/link", {"email": world.users["health"].email}).status_code == 200
+    link = _link_from_last_mail(session)
+    assert browser.get(link, headers={"accept": API_ACCEPT}).status_code == 303
+    browser.client.cookies.clear()
+
+    for accept in (API_ACCEPT, "*/*", "text/html, application/json"):
+        refused = browser.get(link, headers={"accept": accept})
+        assert refused.status_code == 400, accept
+        assert refused.headers["content-type"] == "application/json", accept
+        assert refused.json()["error"]["code"] == "auth.link_invalid"
+        assert refused.json()["error"]["message"] == t("auth.link_invalid")
