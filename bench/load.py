@@ -1,7 +1,7 @@
 """Load: focal points using dondoc over loopback for minutes, against PostgreSQL.
 
 Run: DONDOC_TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test \\
-         python bench/load.py [--users 200] [--minutes 5] [--think 1.5] [--web 2] [--append FILE]
+         python bench/load.py [--users 200] [--minutes 5] [--think 5] [--web 2] [--append FILE]
 
 1. Creates a throwaway database next to the one in DONDOC_TEST_DATABASE_URL, migrates it with
    `dondoc db upgrade` and seeds one lead office and `--users` communes, each with a focal point
@@ -540,7 +540,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--minutes", type=float, default=5.0)
-    parser.add_argument("--think", type=float, default=1.5, help="mean think time, seconds")
+    parser.add_argument("--think", type=float, default=5.0, help="mean think time, seconds")
     parser.add_argument("--web", type=int, default=2, help="dondoc serve processes")
     parser.add_argument("--pool", type=int, default=10, help="database connections per process")
     parser.add_argument("--tasks", type=int, default=20, help="tasks per commune")

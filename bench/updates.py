@@ -1,15 +1,18 @@
 """Status updates over HTTP, and a focal point's task list, on PostgreSQL with 1,000,000 tasks.
 
 Run: DONDOC_TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test \\
-         python bench/updates.py [--clients 50] [--seconds 20] [--tasks 1000000] [--workers 2]
+         python bench/updates.py [--clients 50] [--seconds 20] [--rate 300] [--tasks 1000000]
+         [--workers 2]
 
 1. Creates a throwaway database next to the one in DONDOC_TEST_DATABASE_URL, migrates it, and
    seeds agencies, plans and `--tasks` tasks with INSERT ... SELECT generate_series, one focal
    point (with an API token) for each of `--clients` agencies.
-2. Starts the real app under uvicorn on 127.0.0.1 and lets `--clients` concurrent clients post
-   status updates (`POST /api/tasks/{id}/updates`, JSON) to their own agency's tasks for
-   `--seconds`: updates/s, p50/p95/p99 latency, errors. The clients are plain asyncio HTTP/1.1
-   keep-alive connections, so the load generator takes little of the CPU it shares with the app.
+2. Starts the real app (`dondoc serve --workers`) on 127.0.0.1 and lets `--clients` concurrent
+   clients post status updates (`POST /api/tasks/{id}/updates`, JSON) to their own agency's
+   tasks for `--seconds`: updates/s, p50/p95/p99 latency, errors; first as fast as the app
+   answers (the most it carries), then at `--rate` updates/s on a fixed schedule (the latency
+   at that rate). The clients are plain asyncio HTTP/1.1 keep-alive connections, so the load
+   generator takes little of the CPU it shares with the app.
 3. Does the same work directly through SQLAlchemy (load the task, update it, insert the status
    update and the audit row, commit) with the same number of threads: the ratio shows what
    HTTP, authentication, authorization and validation cost on top of the database work.
@@ -31,12 +34,13 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import IO, Any
 
 from sqlalchemy import Engine, create_engine, event, select, text
 from sqlalchemy.engine import make_url
@@ -182,7 +186,9 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def start_app(url: str, *, port: int, workers: int, pool: int) -> subprocess.Popen[bytes]:
+def start_app(
+    url: str, *, port: int, workers: int, pool: int, log: IO[bytes]
+) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "DONDOC_DATABASE_URL": url,
@@ -191,23 +197,21 @@ def start_app(url: str, *, port: int, workers: int, pool: int) -> subprocess.Pop
         "DONDOC_SECRET_KEY": secrets.token_hex(32),
         "DONDOC_PUBLIC_URL": f"http://127.0.0.1:{port}",
     }
+    # As deployed: `dondoc serve` (uvicorn with uvloop and httptools, no uvicorn access log), its
+    # JSON request log (one line per request, on stderr) written to `log`.
     command = [
         sys.executable,
         "-m",
-        "uvicorn",
-        "service.main:create_app",
-        "--factory",
+        "service",
+        "serve",
         "--host",
         "127.0.0.1",
         "--port",
         str(port),
         "--workers",
         str(workers),
-        "--no-access-log",
-        "--log-level",
-        "warning",
     ]
-    process = subprocess.Popen(command, env=env)
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=log)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -217,7 +221,7 @@ def start_app(url: str, *, port: int, workers: int, pool: int) -> subprocess.Pop
             time.sleep(0.2)
     else:
         process.kill()
-        raise SystemExit("the app did not start within 30 s")
+        raise SystemExit(f"the app did not start within 30 s (its log: {log.name})")
     # The port opens before the workers have imported the app: wait until they sit idle, so
     # their start-up is neither timed nor counted as the updates' CPU.
     used = -1.0
@@ -321,19 +325,39 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 async def post_updates(
-    port: int, people: list[dict[str, Any]], *, seconds: float, warmup: float
+    port: int,
+    people: list[dict[str, Any]],
+    *,
+    seconds: float,
+    warmup: float,
+    rate: float | None = None,
 ) -> Results:
+    """Each person's client posts updates to their tasks over one keep-alive connection.
+
+    `rate` None: as fast as answers come (closed loop: the throughput the app can carry; with
+    N clients and X updates/s each update waits N / X on average, Little's law). `rate` given:
+    the clients together send that many updates/s, each on its own fixed schedule (open loop),
+    and a latency counts from when the update was due, so an update that had to wait for its
+    client's previous answer is not timed as if it had been sent on time.
+    """
     results = Results()
     start = time.perf_counter()
     measure_from = start + warmup
     stop = measure_from + seconds
+    interval = len(people) / rate if rate else 0.0
 
     async def client(person: dict[str, Any]) -> None:
         connection = Connection(port)
-        versions = dict.fromkeys(person["tasks"], 1)
+        # The versions the client was last given, kept from one run to the next.
+        versions = person.setdefault("versions", dict.fromkeys(person["tasks"], 1))
         rng = random.Random(person["user_id"])
+        due = start + rng.uniform(0, interval)
         try:
             while (now := time.perf_counter()) < stop:
+                if interval:
+                    if due > now:
+                        await asyncio.sleep(due - now)
+                    now, due = due, due + interval
                 task_id = rng.choice(person["tasks"])
                 body = json.dumps(
                     {
@@ -494,7 +518,10 @@ def main() -> None:
     arguments.add_argument("--seconds", type=float, default=20)
     arguments.add_argument("--warmup", type=float, default=3)
     arguments.add_argument("--tasks", type=int, default=1_000_000)
-    arguments.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    arguments.add_argument(
+        "--rate", type=float, default=300, help="updates/s sent in the paced run (open loop)"
+    )
+    arguments.add_argument("--workers", type=int, default=2, help="dondoc serve --workers")
     arguments.add_argument("--pool", type=int, default=25, help="database connections per worker")
     arguments.add_argument("--repeat", type=int, default=200, help="calls per timed list")
     arguments.add_argument("--keep", action="store_true", help="keep the database afterwards")
@@ -506,12 +533,13 @@ def main() -> None:
     url, name = create_database(server_url)
     print(f"database {name}: migrating and seeding {options.tasks:,} tasks ...", file=sys.stderr)
     app: subprocess.Popen[bytes] | None = None
+    app_log = tempfile.NamedTemporaryFile(prefix="dondoc-bench-", suffix=".log")
     try:
         upgrade_database(url)
         seeded = seed(url, tasks=options.tasks, clients=options.clients)
         people = seeded["people"]
         port = free_port()
-        app = start_app(url, port=port, workers=options.workers, pool=options.pool)
+        app = start_app(url, port=port, workers=options.workers, pool=options.pool, log=app_log)
 
         print("HTTP status updates ...", file=sys.stderr)
         load_before = os.getloadavg()[0]
@@ -526,6 +554,12 @@ def main() -> None:
             "client": (time.process_time() - client_cpu) / http.done * 1000,
         }
         load_after = os.getloadavg()[0]
+        print(f"HTTP status updates at {options.rate:g}/s ...", file=sys.stderr)
+        paced = asyncio.run(
+            post_updates(
+                port, people, seconds=options.seconds, warmup=options.warmup, rate=options.rate
+            )
+        )
         print("lists ...", file=sys.stderr)
         focal_token = people[0]["token"]
         lists = {
@@ -557,6 +591,7 @@ def main() -> None:
     finally:
         if app is not None:
             app.kill()
+        app_log.close()
         if not options.keep:
             drop_database(server_url, name)
 
@@ -570,7 +605,7 @@ def main() -> None:
     http_rate = http.ok / http.seconds
     direct_rate = direct.ok / direct.seconds
     lines = [
-        "## Status updates and task lists (`bench/updates.py`)",
+        "## Status updates and task lists (`bench/updates.py`, PostgreSQL)",
         "",
         "Targets: at least 300 status updates/s from 50 concurrent clients over HTTP on",
         "loopback, p95 under 100 ms; a focal point's task list under 50 ms with 1,000,000 tasks",
@@ -578,7 +613,8 @@ def main() -> None:
         "",
         f"Command: `{command}` — {date.today().isoformat()}, on {os.cpu_count()} CPUs, "
         f"PostgreSQL {server_version}, "
-        f"Python {platform.python_version()}; uvicorn with {options.workers} worker process(es), "
+        f"Python {platform.python_version()}; `dondoc serve --workers {options.workers}` (uvicorn, "
+        f"uvloop, httptools), "
         f"{options.pool} database connections each; the clients, the app and PostgreSQL share "
         f"the machine. Load average (1 min) before and after the HTTP run: {load_before:.1f}, "
         f"{load_after:.1f}.",
@@ -588,9 +624,14 @@ def main() -> None:
         "",
         "| status updates | updates/s | p50 (ms) | p95 (ms) | p99 (ms) | errors |",
         "|---|---:|---:|---:|---:|---:|",
-        f"| HTTP, {options.clients} clients, {options.seconds:g} s | {http_rate:.0f} | "
+        f"| HTTP, {options.clients} clients, each sending as soon as answered, "
+        f"{options.seconds:g} s | {http_rate:.0f} | "
         f"{ms(percentile(http.latencies, 0.5))} | {ms(percentile(http.latencies, 0.95))} | "
         f"{ms(percentile(http.latencies, 0.99))} | {http.errors} |",
+        f"| HTTP, {options.clients} clients sending {options.rate:g}/s together, "
+        f"{options.seconds:g} s | {paced.ok / paced.seconds:.0f} | "
+        f"{ms(percentile(paced.latencies, 0.5))} | {ms(percentile(paced.latencies, 0.95))} | "
+        f"{ms(percentile(paced.latencies, 0.99))} | {paced.errors} |",
         f"| SQLAlchemy alone, {options.clients} threads, {options.seconds:g} s | "
         f"{direct_rate:.0f} | "
         f"{ms(percentile(direct.latencies, 0.5))} | {ms(percentile(direct.latencies, 0.95))} | "

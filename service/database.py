@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
+import anyio
 from alembic import command
 from alembic.config import Config
 from fastapi import Depends, Request
@@ -15,6 +16,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
 import migrations
 from service.config import Settings, get_settings
@@ -30,6 +32,8 @@ SQLITE_BUSY_TIMEOUT_MS = 15_000
 # Services and repositories only flush; `get_session` and `session_scope` commit. Objects stay
 # readable after the commit (e.g. to render the response) without another round trip.
 SessionFactory = sessionmaker(expire_on_commit=False)
+
+T = TypeVar("T")
 
 _engines: dict[tuple[str, int, bool], Engine] = {}
 _engines_lock = threading.Lock()
@@ -135,15 +139,70 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
         session.close()
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
     """FastAPI dependency: one transaction per request, committed when the handler returns.
 
     The engine follows the app's own settings (`app.state.settings`), so tests and embedded
     uses can run several apps on different databases in one process.
+
+    `async`, unlike `session_scope`: making a session does no I/O, so it is made on the event
+    loop, and only its end (commit or rollback, then handing the connection back) goes to a
+    worker thread: one thread hop where a sync generator costs two, and none when the route
+    already ended the transaction (`in_transaction`).
     """
     settings = getattr(request.app.state, "settings", None)
-    with session_scope(get_engine(settings)) as session:
+    session = SessionFactory(bind=get_engine(settings))
+    try:
         yield session
+    except BaseException:
+        with anyio.CancelScope(shield=True):
+            await _finish(session, commit=False)
+        raise
+    else:
+        with anyio.CancelScope(shield=True):
+            await _finish(session, commit=True)
+
+
+async def _finish(session: Session, *, commit: bool) -> None:
+    if session.in_transaction():
+        await run_in_threadpool(_end, session, commit=commit)
+    else:
+        session.close()  # nothing begun since the last commit: no I/O
+
+
+def _end(session: Session, *, commit: bool) -> None:
+    try:
+        if commit:
+            session.commit()
+        else:
+            session.rollback()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+async def in_transaction(session: Session, work: Callable[[], T]) -> T:
+    """`work()` and then the commit (or, if it raises, the rollback), in one worker thread.
+
+    For a route whose whole request is database work: it costs one thread hop instead of one
+    for the work and one more for `get_session` to commit. The route's session is the request's
+    (`SessionDep`), so the rule stands: services flush, only this module commits. As with
+    `get_session`, a failed commit is an error response; the response is then only serialized
+    from the models the service built and checked before the commit.
+    """
+
+    def run() -> T:
+        try:
+            result = work()
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        return result
+
+    return await run_in_threadpool(run)
 
 
 # scope="function": the commit runs before the response is sent, so a failed commit is an error

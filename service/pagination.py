@@ -17,7 +17,8 @@ class PageParams(BaseModel):
     offset: int = 0
 
 
-def page_params(
+# `async`: FastAPI runs a sync dependency in a worker thread, a hop for no I/O.
+async def page_params(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Số dòng mỗi trang")] = 50,
     offset: Annotated[int, Query(ge=0, description="Bỏ qua bao nhiêu dòng")] = 0,
 ) -> PageParams:

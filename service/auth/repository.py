@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Row, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from service.models import ApiToken, AuditLog, LoginToken, Notification, User
@@ -70,6 +70,32 @@ def add_api_token(session: Session, *, user: User, name: str, token_hash: str) -
     session.add(row)
     session.flush()
     return row
+
+
+# Built once: every API request runs it, and a prebuilt statement skips building the query and
+# computing its cache key each time.
+_USER_BY_API_TOKEN = (
+    select(User, ApiToken.id.label("token_id"), ApiToken.last_used_at)
+    .join(ApiToken, ApiToken.user_id == User.id)
+    .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None))
+)
+_TOUCH_API_TOKEN = (
+    update(ApiToken)
+    .where(ApiToken.id == bindparam("token_id"))
+    .values(last_used_at=bindparam("used_at"))
+    .execution_options(synchronize_session=False)
+)
+
+
+def user_by_api_token(
+    session: Session, *, token_hash: str
+) -> Row[User, int, datetime | None] | None:
+    """(user, token id, token last used at) of an unrevoked token."""
+    return session.execute(_USER_BY_API_TOKEN, {"token_hash": token_hash}).first()
+
+
+def touch_api_token(session: Session, *, token_id: int, at: datetime) -> None:
+    session.execute(_TOUCH_API_TOKEN, {"token_id": token_id, "used_at": at})
 
 
 def active_api_tokens(

@@ -7,7 +7,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, false, or_, select, true
+from typing import Any, NamedTuple
+
+from sqlalchemy import ColumnElement, Integer, bindparam, false, or_, select, true
 
 from service.models import Plan, ReportDeadline, ReportObligation, Task, User, UserRole
 
@@ -39,14 +41,56 @@ def plan_scope(user: User) -> ColumnElement[bool]:
     return own
 
 
-def task_scope(user: User) -> ColumnElement[bool]:
+class Scope(NamedTuple):
+    """An authorization condition built once, with the caller's agency as a bound parameter.
+
+    A statement built on it is the same for every caller of a kind, so the statements that
+    every request runs (one task by id) are built once too; `params` go with the execution.
+    """
+
+    kind: str
+    condition: ColumnElement[bool]
+    params: dict[str, Any]
+
+
+SCOPE_AGENCY = "scope_agency_id"
+
+
+def _task_kind(user: User) -> str:
     if sees_everything(user):
-        return true()
+        return "everything"
     if user.agency_id is None:
+        return "nothing"
+    return "lead_office" if user.role == UserRole.LEAD_OFFICE else "agency"
+
+
+def _task_condition(kind: str, agency: Any) -> ColumnElement[bool]:
+    """The rule, for a kind of caller and their agency (a value or a bound parameter)."""
+    if kind == "everything":
+        return true()
+    if kind == "nothing":
         return false()
-    if user.role == UserRole.LEAD_OFFICE:
-        return or_(Task.agency_id == user.agency_id, Task.plan_id.in_(_led_plan_ids(user)))
-    return Task.agency_id == user.agency_id
+    if kind == "lead_office":
+        led = select(Plan.id).where(Plan.lead_agency_id == agency)
+        return or_(Task.agency_id == agency, Task.plan_id.in_(led))
+    return Task.agency_id == agency
+
+
+_TASK_SCOPES = {
+    kind: _task_condition(kind, bindparam(SCOPE_AGENCY, type_=Integer()))
+    for kind in ("everything", "nothing", "lead_office", "agency")
+}
+
+
+def task_scope_of(user: User) -> Scope:
+    """The tasks `user` may see, as a `Scope`."""
+    kind = _task_kind(user)
+    return Scope(kind, _TASK_SCOPES[kind], {SCOPE_AGENCY: user.agency_id})
+
+
+def task_scope(user: User) -> ColumnElement[bool]:
+    """The tasks `user` may see, as a condition on `Task` with the values in it."""
+    return _task_condition(_task_kind(user), user.agency_id)
 
 
 def obligation_scope(user: User) -> ColumnElement[bool]:

@@ -9,11 +9,13 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Row, Select, func, select
+from sqlalchemy import ColumnElement, Row, Select, Table, bindparam, func, insert, select, update
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session, selectinload
 
+from service.auth.scope import Scope
 from service.models import (
     Agency,
     Attachment,
@@ -23,6 +25,7 @@ from service.models import (
     ReportObligation,
     StatusUpdate,
     Task,
+    TaskState,
     User,
 )
 from service.tasks.timeliness import timeliness_sql
@@ -88,9 +91,16 @@ def _page(
     index over every task instead of the few rows the filters select.
     """
     rows = session.execute(statement.limit(limit).offset(offset)).all()
+    return rows, _total(session, rows, counted, limit=limit, offset=offset)
+
+
+def _total(
+    session: Session, rows: Sequence[AnyRow], counted: AnySelect, *, limit: int, offset: int
+) -> int:
+    """How many rows the page at `offset` is part of, counting only when `rows` cannot tell."""
     if 0 < len(rows) < limit or (offset == 0 and not rows):
-        return rows, offset + len(rows)
-    return rows, int(session.scalar(counted) or 0)
+        return offset + len(rows)
+    return int(session.scalar(counted) or 0)
 
 
 # --- Tasks --------------------------------------------------------------------------------------
@@ -103,14 +113,29 @@ LAST_DAY = date(9999, 12, 31)
 
 
 def _task_rows() -> AnySelect:
-    """A task with what its API shape needs: agency name, plan title and status.
+    """A task's columns with what its API shape needs: agency name, plan title and status.
 
-    Timeliness is not selected: the service derives it from the row (the SQL form of the rule
-    is for filtering, where it must run in the database).
+    Columns, not the `Task` entity: rows are read, never changed through the ORM, and loading
+    entities into the session costs more than the query. Timeliness is not selected: the
+    service derives it from the row (the SQL form of the rule is for filtering, where it must
+    run in the database).
     """
     return (
         select(
-            Task,
+            Task.id,
+            Task.plan_id,
+            Task.assignment_id,
+            Task.agency_id,
+            Task.text,
+            Task.role,
+            Task.co_agencies,
+            Task.due_on,
+            Task.state,
+            Task.progress,
+            Task.blocked_reason,
+            Task.completed_on,
+            Task.version,
+            Task.updated_at,
             Agency.name.label("agency_name"),
             Plan.title.label("plan_title"),
             Plan.status.label("plan_status"),
@@ -123,16 +148,158 @@ def _task_rows() -> AnySelect:
 def list_tasks(
     session: Session, *, conditions: Sequence[ColumnElement[bool]], limit: int, offset: int
 ) -> tuple[Sequence[AnyRow], int]:
-    statement = (
-        _task_rows().where(*conditions).order_by(func.coalesce(Task.due_on, LAST_DAY), Task.id)
-    )
+    order = (func.coalesce(Task.due_on, LAST_DAY), Task.id)
+    # The page's ids first, then only those rows with their joins: where an index holds the
+    # filtered columns (a plan's tasks due before a day: ix_tasks_plan_due), the database sorts
+    # index entries rather than reading every row the filters select (PostgreSQL: 67 -> 8 ms
+    # for a page of a plan's 15,000 overdue tasks).
+    page = select(Task.id).where(*conditions).order_by(*order).limit(limit).offset(offset)
+    statement = _task_rows().where(Task.id.in_(page.scalar_subquery())).order_by(*order)
+    rows = session.execute(statement).all()
     # Every task has exactly one agency and one plan: the total needs no joins.
     counted = select(func.count()).select_from(Task).where(*conditions)
-    return _page(session, statement, counted, limit=limit, offset=offset)
+    return rows, _total(session, rows, counted, limit=limit, offset=offset)
 
 
-def get_task(session: Session, *, task_id: int, scope: ColumnElement[bool]) -> AnyRow | None:
-    return session.execute(_task_rows().where(Task.id == task_id, scope)).first()
+# One task by id, per kind of scope: built once, as every status update and task page reads it.
+_TASK_BY_ID: dict[str, AnySelect] = {}
+
+
+def get_task(session: Session, *, task_id: int, scope: Scope) -> AnyRow | None:
+    statement = _TASK_BY_ID.get(scope.kind)
+    if statement is None:
+        statement = _task_rows().where(Task.id == bindparam("task_id"), scope.condition)
+        _TASK_BY_ID[scope.kind] = statement
+    return session.execute(statement, {"task_id": task_id, **scope.params}).first()
+
+
+# The writes of a status update, built once (they run on every update) as plain Core statements
+# on the tables, without the ORM's unit of work: one statement on PostgreSQL, three elsewhere.
+_TASKS = cast(Table, Task.__table__)
+_STATUS_UPDATES = cast(Table, StatusUpdate.__table__)
+_AUDIT_LOG = cast(Table, AuditLog.__table__)
+
+# The optimistic lock: the row changes only if it is still at the version the caller read.
+_SET_TASK_STATE = (
+    update(_TASKS)
+    .where(_TASKS.c.id == bindparam("task_id"), _TASKS.c.version == bindparam("read_version"))
+    .values(
+        state=bindparam("new_state", type_=_TASKS.c.state.type),
+        progress=bindparam("new_progress"),
+        blocked_reason=bindparam("new_blocked_reason"),
+        completed_on=bindparam("new_completed_on", type_=_TASKS.c.completed_on.type),
+        version=bindparam("new_version"),
+        updated_at=bindparam("new_updated_at", type_=_TASKS.c.updated_at.type),
+    )
+)
+_INSERT_STATUS_UPDATE = insert(_STATUS_UPDATES).returning(_STATUS_UPDATES.c.id)
+_INSERT_AUDIT = insert(_AUDIT_LOG)
+
+
+def record_status_update(
+    session: Session,
+    *,
+    task_id: int,
+    version: int,
+    user_id: int,
+    at: datetime,
+    state: TaskState,
+    progress: int,
+    blocked_reason: str | None,
+    completed_on: date | None,
+    narrative: str | None,
+    audit: dict[str, Any],
+) -> int | None:
+    """A task's new state (if it is still at `version`, which becomes `version + 1`), its
+    history row and its audit row; the history row's id. None, writing nothing, when someone
+    else saved the task first (or it is gone).
+
+    PostgreSQL: one statement (the UPDATE and both INSERTs as data-modifying CTEs), so one
+    round trip to the database; elsewhere three.
+    """
+    values = {
+        "task_id": task_id,
+        "read_version": version,
+        "new_state": state,
+        "new_progress": progress,
+        "new_blocked_reason": blocked_reason,
+        "new_completed_on": completed_on,
+        "new_version": version + 1,
+        "new_updated_at": at,
+    }
+    history = {
+        "task_id": task_id,
+        "user_id": user_id,
+        "created_at": at,
+        "state": state,
+        "progress": progress,
+        "narrative": narrative,
+        "blocked_reason": blocked_reason,
+    }
+    audit_row = {
+        "at": at,
+        "actor_user_id": user_id,
+        "action": "task.update",
+        "entity": "tasks",
+        "entity_id": task_id,
+        "detail": audit,
+    }
+    if session.get_bind().dialect.name == "postgresql":
+        params = {**values, **{f"history_{k}": v for k, v in history.items()}}
+        params.update({f"audit_{k}": v for k, v in audit_row.items()})
+        update_id = session.execute(_RECORD_STATUS_UPDATE, params).scalar()
+        if update_id is None:
+            return None
+    else:
+        if getattr(session.execute(_SET_TASK_STATE, values), "rowcount", 0) != 1:
+            return None
+        update_id = session.execute(_INSERT_STATUS_UPDATE, history).scalar_one()
+        session.execute(_INSERT_AUDIT, audit_row)
+    # A `Task` this session loaded before holds the old values: reload it when next read.
+    loaded = session.identity_map.get(sa_inspect(Task).identity_key_from_primary_key((task_id,)))
+    if loaded is not None:
+        session.expire(loaded)
+    return int(update_id)
+
+
+def _record_in_one_statement() -> AnySelect:
+    """`WITH changed AS (UPDATE tasks ... RETURNING id), history AS (INSERT INTO
+    status_updates SELECT ... FROM changed RETURNING id), audit AS (INSERT INTO audit_log
+    SELECT ... FROM changed) SELECT id FROM history`: both INSERTs read the UPDATE's row, so
+    when it changed nothing they insert nothing."""
+    changed = _SET_TASK_STATE.returning(_TASKS.c.id).cte("changed")
+
+    def rows(table: Table, prefix: str, columns: list[str]) -> AnySelect:
+        return select(
+            *(
+                changed.c.id
+                if column in ("task_id", "entity_id")
+                else bindparam(f"{prefix}_{column}", type_=table.c[column].type)
+                for column in columns
+            )
+        ).select_from(changed)
+
+    history_columns = [
+        "task_id",
+        "user_id",
+        "created_at",
+        "state",
+        "progress",
+        "narrative",
+        "blocked_reason",
+    ]
+    history = (
+        insert(_STATUS_UPDATES)
+        .from_select(history_columns, rows(_STATUS_UPDATES, "history", history_columns))
+        .returning(_STATUS_UPDATES.c.id)
+        .cte("history")
+    )
+    audit_columns = ["at", "actor_user_id", "action", "entity", "entity_id", "detail"]
+    audit = insert(_AUDIT_LOG).from_select(audit_columns, rows(_AUDIT_LOG, "audit", audit_columns))
+    return select(history.c.id).add_cte(audit.cte("audit"))
+
+
+_RECORD_STATUS_UPDATE = _record_in_one_statement()
 
 
 def list_updates(
@@ -251,13 +418,15 @@ def add_audit(
     entity_id: int,
     detail: dict[str, Any],
 ) -> None:
-    session.add(
-        AuditLog(
-            at=at,
-            actor_user_id=actor.id,
-            action=action,
-            entity=entity,
-            entity_id=entity_id,
-            detail=detail,
-        )
+    """One audit row, inserted now (a plain INSERT: audit rows are written, never read back)."""
+    session.execute(
+        _INSERT_AUDIT,
+        {
+            "at": at,
+            "actor_user_id": actor.id,
+            "action": action,
+            "entity": entity,
+            "entity_id": entity_id,
+            "detail": detail,
+        },
     )

@@ -6,7 +6,7 @@ files) or a multipart form (the same fields, plus files under any field name).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -14,12 +14,12 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ValidationError
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from service.auth.dependencies import CurrentUser, SettingsDep, app_settings
+from service.auth.dependencies import CallerDep, SettingsDep, app_settings
 from service.clock import ClockDep
-from service.database import SessionDep
+from service.database import SessionDep, in_transaction
 from service.errors import AppError
 from service.evidence import MAX_FILES, IncomingFile
 from service.pagination import Page, PageDep
@@ -41,6 +41,10 @@ from service.tasks.schemas import (
 
 router = APIRouter()
 
+# Every route is `async` and makes one worker-thread call: who the caller is, the service call
+# and the commit (`in_transaction`). As sync routes with `CurrentUser`, FastAPI would hop to a
+# thread for the sign-in check, the route, the response check and the commit: four times.
+
 Model = TypeVar("Model", bound=BaseModel)
 
 _MB = 1024 * 1024
@@ -50,16 +54,25 @@ _MB = 1024 * 1024
 class Submission(Generic[Model]):
     data: Model
     files: list[IncomingFile]
+    form: FormData | None = None
+
+    async def close(self) -> None:
+        """Remove the spooled uploads (the route calls it once the service is done)."""
+        if self.form is not None:
+            await self.form.close()
 
 
-def json_or_form(model: type[Model]) -> Callable[[Request], AsyncIterator[Submission[Model]]]:
+def json_or_form(model: type[Model]) -> Callable[[Request], Awaitable[Submission[Model]]]:
     """A dependency reading `model` from a JSON body or from a multipart form with files.
 
-    Uploaded files are spooled to temporary files by the form parser and closed when the
-    request ends; nothing reaches the evidence store before the service has checked it.
+    Uploaded files are spooled to temporary files by the form parser; the route closes them
+    (`Submission.close`) when its service call is over (a request refused before the route
+    runs leaves them to the garbage collector: they are unnamed temporary files), and nothing
+    reaches the evidence store before the service has checked it. Not a generator dependency:
+    FastAPI's cleanup machinery for one costs every JSON request too.
     """
 
-    async def read(request: Request) -> AsyncIterator[Submission[Model]]:
+    async def read(request: Request) -> Submission[Model]:
         settings = app_settings(request)
         # Refuse an obviously oversized body before spooling any of it.
         length = request.headers.get("content-length", "")
@@ -87,18 +100,18 @@ def json_or_form(model: type[Model]) -> Callable[[Request], AsyncIterator[Submis
                             files.append(IncomingFile(filename=value.filename, stream=value.file))
                     elif value != "":
                         fields[name] = value
-                yield Submission(data=_validated(model, fields), files=files)
-            finally:
+                return Submission(data=_validated(model, fields), files=files, form=form)
+            except BaseException:
                 await form.close()
-        elif content_type in ("application/json", ""):
+                raise
+        if content_type in ("application/json", ""):
             body = await request.body()
             try:
                 data = model.model_validate_json(body or b"{}")
             except ValidationError as error:
                 raise _invalid(error) from None
-            yield Submission(data=data, files=[])
-        else:
-            raise AppError("request.unsupported_media_type", status=415)
+            return Submission(data=data, files=[])
+        raise AppError("request.unsupported_media_type", status=415)
 
     return read
 
@@ -149,26 +162,41 @@ ReportSubmitBody = Annotated[Submission[ReportSubmit], Depends(json_or_form(Repo
 
 
 @router.get("/tasks", tags=["tasks"])
-def list_tasks(
+async def list_tasks(
     session: SessionDep,
-    user: CurrentUser,
+    caller: CallerDep,
     page: PageDep,
     clock: ClockDep,
     settings: SettingsDep,
     filters: Annotated[TaskFilters, Query()],
 ) -> Page[TaskRead]:
     """Tasks the caller may see; `mine=true` is a focal point's own list."""
-    return task_service.list_tasks(
-        session, user=user, filters=filters, page=page, clock=clock, settings=settings
+    return await in_transaction(
+        session,
+        lambda: task_service.list_tasks(
+            session,
+            user=caller.user(session, now=clock()),
+            filters=filters,
+            page=page,
+            clock=clock,
+            settings=settings,
+        ),
     )
 
 
 @router.get("/tasks/{task_id}", tags=["tasks"])
-def get_task(
-    task_id: PathId, session: SessionDep, user: CurrentUser, clock: ClockDep, settings: SettingsDep
+async def get_task(
+    task_id: PathId, session: SessionDep, caller: CallerDep, clock: ClockDep, settings: SettingsDep
 ) -> TaskRead:
-    return task_service.get_task(
-        session, user=user, task_id=task_id, clock=clock, settings=settings
+    return await in_transaction(
+        session,
+        lambda: task_service.get_task(
+            session,
+            user=caller.user(session, now=clock()),
+            task_id=task_id,
+            clock=clock,
+            settings=settings,
+        ),
     )
 
 
@@ -178,38 +206,52 @@ def get_task(
     status_code=201,
     openapi_extra=_body_doc(StatusUpdateCreate),
 )
-def update_task(
+async def update_task(
     task_id: PathId,
     body: StatusUpdateBody,
     session: SessionDep,
-    user: CurrentUser,
+    caller: CallerDep,
     clock: ClockDep,
     settings: SettingsDep,
 ) -> TaskUpdated:
     """Report a task's state and progress, with a narrative and evidence files."""
-    return task_service.update_status(
-        session,
-        user=user,
-        task_id=task_id,
-        data=body.data,
-        files=body.files,
-        clock=clock,
-        settings=settings,
-    )
+    try:
+        return await in_transaction(
+            session,
+            lambda: task_service.update_status(
+                session,
+                user=caller.user(session, now=clock()),
+                task_id=task_id,
+                data=body.data,
+                files=body.files,
+                clock=clock,
+                settings=settings,
+            ),
+        )
+    finally:
+        await body.close()
 
 
 @router.get("/tasks/{task_id}/updates", tags=["tasks"])
-def list_task_updates(
+async def list_task_updates(
     task_id: PathId,
     session: SessionDep,
-    user: CurrentUser,
+    caller: CallerDep,
     page: PageDep,
     clock: ClockDep,
     settings: SettingsDep,
 ) -> Page[StatusUpdateRead]:
     """A task's history, newest first."""
-    return task_service.list_updates(
-        session, user=user, task_id=task_id, page=page, clock=clock, settings=settings
+    return await in_transaction(
+        session,
+        lambda: task_service.list_updates(
+            session,
+            user=caller.user(session, now=clock()),
+            task_id=task_id,
+            page=page,
+            clock=clock,
+            settings=settings,
+        ),
     )
 
 
@@ -217,29 +259,39 @@ def list_task_updates(
 
 
 @router.get("/obligations", tags=["reports"])
-def list_obligations(
+async def list_obligations(
     session: SessionDep,
-    user: CurrentUser,
+    caller: CallerDep,
     page: PageDep,
     clock: ClockDep,
     filters: Annotated[ObligationFilters, Query()],
 ) -> Page[ObligationRead]:
     """Periodic reports the caller may see, soonest due first."""
-    return task_service.list_obligations(
-        session, user=user, filters=filters, page=page, clock=clock
+    return await in_transaction(
+        session,
+        lambda: task_service.list_obligations(
+            session, user=caller.user(session, now=clock()), filters=filters, page=page, clock=clock
+        ),
     )
 
 
 @router.get("/obligations/{obligation_id}", tags=["reports"])
-def get_obligation(
+async def get_obligation(
     obligation_id: PathId,
     session: SessionDep,
-    user: CurrentUser,
+    caller: CallerDep,
     clock: ClockDep,
     settings: SettingsDep,
 ) -> ObligationDetail:
-    return task_service.get_obligation(
-        session, user=user, obligation_id=obligation_id, clock=clock, settings=settings
+    return await in_transaction(
+        session,
+        lambda: task_service.get_obligation(
+            session,
+            user=caller.user(session, now=clock()),
+            obligation_id=obligation_id,
+            clock=clock,
+            settings=settings,
+        ),
     )
 
 
@@ -248,52 +300,74 @@ def get_obligation(
     tags=["reports"],
     openapi_extra=_body_doc(ReportSubmit),
 )
-def submit_report(
+async def submit_report(
     obligation_id: PathId,
     body: ReportSubmitBody,
     session: SessionDep,
-    user: CurrentUser,
+    caller: CallerDep,
     clock: ClockDep,
     settings: SettingsDep,
 ) -> ObligationDetail:
     """Send the agency's report for a deadline, with evidence files."""
-    return task_service.submit_report(
-        session,
-        user=user,
-        obligation_id=obligation_id,
-        data=body.data,
-        files=body.files,
-        clock=clock,
-        settings=settings,
-    )
+    try:
+        return await in_transaction(
+            session,
+            lambda: task_service.submit_report(
+                session,
+                user=caller.user(session, now=clock()),
+                obligation_id=obligation_id,
+                data=body.data,
+                files=body.files,
+                clock=clock,
+                settings=settings,
+            ),
+        )
+    finally:
+        await body.close()
 
 
 @router.post("/obligations/{obligation_id}/accept", tags=["reports"])
-def accept_report(
+async def accept_report(
     obligation_id: PathId,
     data: ReportAccept,
     session: SessionDep,
-    user: CurrentUser,
+    caller: CallerDep,
     clock: ClockDep,
     settings: SettingsDep,
 ) -> ObligationDetail:
-    return task_service.accept_report(
-        session, user=user, obligation_id=obligation_id, data=data, clock=clock, settings=settings
+    return await in_transaction(
+        session,
+        lambda: task_service.accept_report(
+            session,
+            user=caller.user(session, now=clock()),
+            obligation_id=obligation_id,
+            data=data,
+            clock=clock,
+            settings=settings,
+        ),
     )
 
 
 @router.post("/obligations/{obligation_id}/return", tags=["reports"])
-def return_report(
+async def return_report(
     obligation_id: PathId,
     data: ReportReturn,
     session: SessionDep,
-    user: CurrentUser,
+    caller: CallerDep,
     clock: ClockDep,
     settings: SettingsDep,
 ) -> ObligationDetail:
     """Send a report back to its agency with a comment (required)."""
-    return task_service.return_report(
-        session, user=user, obligation_id=obligation_id, data=data, clock=clock, settings=settings
+    return await in_transaction(
+        session,
+        lambda: task_service.return_report(
+            session,
+            user=caller.user(session, now=clock()),
+            obligation_id=obligation_id,
+            data=data,
+            clock=clock,
+            settings=settings,
+        ),
     )
 
 
@@ -306,12 +380,22 @@ def return_report(
     response_class=FileResponse,
     responses={200: {"content": {"application/octet-stream": {}}}},
 )
-def download_attachment(
-    attachment_id: PathId, session: SessionDep, user: CurrentUser, settings: SettingsDep
+async def download_attachment(
+    attachment_id: PathId,
+    session: SessionDep,
+    caller: CallerDep,
+    clock: ClockDep,
+    settings: SettingsDep,
 ) -> FileResponse:
     """An evidence file, as a download under the name it was uploaded with."""
-    attachment, path = task_service.get_attachment(
-        session, user=user, attachment_id=attachment_id, settings=settings
+    attachment, path = await in_transaction(
+        session,
+        lambda: task_service.get_attachment(
+            session,
+            user=caller.user(session, now=clock()),
+            attachment_id=attachment_id,
+            settings=settings,
+        ),
     )
     return FileResponse(
         path,

@@ -13,18 +13,24 @@ Checks come before writes: a refused request writes nothing, no row and no file.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
-from sqlalchemy import ColumnElement, false
+from sqlalchemy import ColumnElement, Row, false
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from service import evidence
-from service.auth.scope import can_write, leads_plan, obligation_scope, task_scope
+from service.auth.scope import (
+    can_write,
+    leads_plan,
+    obligation_scope,
+    task_scope,
+    task_scope_of,
+)
 from service.clock import Clock, local_date, today_local
 from service.config import Settings
 from service.database import SessionFactory
@@ -61,7 +67,8 @@ from service.tasks.schemas import (
     TaskRead,
     TaskUpdated,
 )
-from service.tasks.timeliness import Timeliness, timeliness_of, timeliness_sql
+from service.tasks.timeliness import Timeliness, timeliness_sql
+from service.tasks.timeliness import timeliness as timeliness_of_dates
 
 # --- Tasks --------------------------------------------------------------------------------------
 
@@ -106,7 +113,7 @@ def list_tasks(
 def get_task(
     session: Session, *, user: User, task_id: int, clock: Clock, settings: Settings
 ) -> TaskRead:
-    row = repository.get_task(session, task_id=task_id, scope=task_scope(user))
+    row = repository.get_task(session, task_id=task_id, scope=task_scope_of(user))
     if row is None:
         raise AppError("task.not_found", status=404)
     return _task_read(row, today=today_local(clock), settings=settings)
@@ -125,66 +132,77 @@ def update_status(
     """Record a focal point's report on a task: new state and progress, narrative, evidence."""
     now = clock()
     today = local_date(now)
-    row = repository.get_task(session, task_id=task_id, scope=task_scope(user))
+    row = repository.get_task(session, task_id=task_id, scope=task_scope_of(user))
     if row is None:
         raise AppError("task.not_found", status=404)
-    task: Task = row[0]
     _require_writer(user)
     if row.plan_status != PlanStatus.ACTIVE:
         raise AppError("task.plan_not_active", status=409)
-    if data.version != task.version:
+    if data.version != row.version:
         _task_conflict(_task_read(row, today=today, settings=settings))
-    progress = _progress_for(data, task)
+    progress = _progress_for(data, current=row.progress)
     blocked_reason = _reason_for(data)
     checked = evidence.check_files(files, max_upload_mb=settings.max_upload_mb)
 
-    before = {"state": task.state.value, "progress": task.progress}
-    was_done = task.state == TaskState.HOAN_THANH
-    task.state = data.state
-    task.progress = progress
-    task.blocked_reason = blocked_reason
-    if data.state != TaskState.HOAN_THANH:
-        task.completed_on = None
-    elif not was_done or task.completed_on is None:
-        task.completed_on = today
-    _touch(task, now)
-    update = StatusUpdate(
-        task_id=task.id,
+    completed_on: date | None = None
+    if data.state == TaskState.HOAN_THANH:
+        was_done = row.state == TaskState.HOAN_THANH
+        completed_on = row.completed_on if was_done and row.completed_on is not None else today
+    narrative = data.narrative or None
+    update_id = repository.record_status_update(
+        session,
+        task_id=task_id,
+        version=data.version,
         user_id=user.id,
-        created_at=now,
+        at=now,
         state=data.state,
         progress=progress,
-        narrative=data.narrative or None,
         blocked_reason=blocked_reason,
-    )
-    session.add(update)
-    repository.add_audit(
-        session,
-        at=now,
-        actor=user,
-        action="task.update",
-        entity="tasks",
-        entity_id=task.id,
-        detail={
+        completed_on=completed_on,
+        narrative=narrative,
+        audit={
             "version": data.version,
-            "from": before,
+            "from": {"state": row.state.value, "progress": row.progress},
             "to": {"state": data.state.value, "progress": progress},
             "attachments": [file.display_name for file in checked],
         },
     )
-    try:
-        session.flush()
-    except StaleDataError:
+    if update_id is None:
         # Someone saved between our read and our write: answer as if we had seen it.
         _task_conflict(
             _fresh_task(session, user=user, task_id=task_id, clock=clock, settings=settings)
         )
-    attachments = evidence.save_attachments(
-        session, data_dir=settings.data_dir, files=checked, status_update_id=update.id
+    attachments = (
+        evidence.save_attachments(
+            session, data_dir=settings.data_dir, files=checked, status_update_id=update_id
+        )
+        if checked
+        else []
     )
+    task = {
+        **row._mapping,
+        "state": data.state,
+        "progress": progress,
+        "blocked_reason": blocked_reason,
+        "completed_on": completed_on,
+        "version": data.version + 1,
+        "updated_at": now,
+    }
     return TaskUpdated(
-        task=_task_read(row, today=today, settings=settings),
-        update=_update_read(update, user_name=user.full_name, attachments=attachments),
+        task=_task_read(task, today=today, settings=settings),
+        update=StatusUpdateRead(
+            id=update_id,
+            task_id=task_id,
+            user_id=user.id,
+            user_name=user.full_name,
+            created_at=now,
+            state=data.state,
+            state_label=t(f"task_state.{data.state.value}"),
+            progress=progress,
+            narrative=narrative,
+            blocked_reason=blocked_reason,
+            attachments=[_attachment_read(attachment) for attachment in attachments],
+        ),
     )
 
 
@@ -209,7 +227,7 @@ def list_updates(
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
 
 
-def _progress_for(data: StatusUpdateCreate, task: Task) -> int:
+def _progress_for(data: StatusUpdateCreate, *, current: int) -> int:
     """Progress agreeing with the state; an omitted progress takes the state's or stays."""
     if data.state == TaskState.HOAN_THANH:
         if data.progress not in (None, 100):
@@ -219,7 +237,7 @@ def _progress_for(data: StatusUpdateCreate, task: Task) -> int:
         if data.progress not in (None, 0):
             raise AppError("task.not_started_has_progress", status=422, details=_field("progress"))
         return 0
-    progress = task.progress if data.progress is None else data.progress
+    progress = current if data.progress is None else data.progress
     if progress == 100:
         raise AppError("task.full_progress_needs_done", status=422, details=_field("progress"))
     return progress
@@ -251,30 +269,38 @@ def _fresh_task(
             return None
 
 
-def _task_read(row: AnyRow, *, today: date, settings: Settings) -> TaskRead:
-    """A task row (task, agency name, plan title) as the API shows it, timeliness derived."""
-    task: Task = row[0]
-    timeliness = timeliness_of(task, today=today, due_soon_days=settings.due_soon_days)
+def _task_read(row: AnyRow | Mapping[str, Any], *, today: date, settings: Settings) -> TaskRead:
+    """A task row (its columns, agency name, plan title) as the API shows it, timeliness
+    derived."""
+    task = row._mapping if isinstance(row, Row) else row
+    state: TaskState = task["state"]
+    timeliness = timeliness_of_dates(
+        state=state,
+        due_on=task["due_on"],
+        completed_on=task["completed_on"],
+        today=today,
+        due_soon_days=settings.due_soon_days,
+    )
     return TaskRead(
-        id=task.id,
-        plan_id=task.plan_id,
-        plan_title=row.plan_title,
-        assignment_id=task.assignment_id,
-        agency_id=task.agency_id,
-        agency_name=row.agency_name,
-        text=task.text,
-        role=task.role,
-        co_agencies=list(task.co_agencies or []),
-        due_on=task.due_on,
-        state=task.state,
-        state_label=t(f"task_state.{task.state.value}"),
-        progress=task.progress,
-        blocked_reason=task.blocked_reason,
-        completed_on=task.completed_on,
+        id=task["id"],
+        plan_id=task["plan_id"],
+        plan_title=task["plan_title"],
+        assignment_id=task["assignment_id"],
+        agency_id=task["agency_id"],
+        agency_name=task["agency_name"],
+        text=task["text"],
+        role=task["role"],
+        co_agencies=list(task["co_agencies"] or []),
+        due_on=task["due_on"],
+        state=state,
+        state_label=t(f"task_state.{state.value}"),
+        progress=task["progress"],
+        blocked_reason=task["blocked_reason"],
+        completed_on=task["completed_on"],
         timeliness=timeliness,
         timeliness_label=t(f"timeliness.{timeliness.value}"),
-        version=task.version,
-        updated_at=task.updated_at,
+        version=task["version"],
+        updated_at=task["updated_at"],
     )
 
 

@@ -274,3 +274,61 @@ def test_serve_demo_starts_a_service_one_can_sign_in_to(
     with Session(engine) as session:
         assert session.scalar(select(func.count()).select_from(User)) == 6
     engine.dispose()
+
+
+@error_shape_only
+def test_serve_with_workers_runs_that_many_processes(database_url: str, tmp_path: Path) -> None:
+    """`--workers 2`: two processes serve the same port (what a 2-core machine needs)."""
+    port = _free_port()
+    log = tmp_path / "serve.log"
+    with log.open("w") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "service", "serve", "--port", str(port), "--workers", "2"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={
+                **os.environ,
+                "DONDOC_DATABASE_URL": database_url,
+                "DONDOC_DATA_DIR": str(tmp_path),
+                "DONDOC_ENVIRONMENT": "test",
+            },
+        )
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            assert server.poll() is None, log.read_text()
+            workers = _worker_processes(server.pid)
+            try:
+                answered = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            except httpx.TransportError:
+                answered = None
+            if answered is not None and answered.status_code == 200 and len(workers) == 2:
+                break
+            assert time.monotonic() < deadline, (workers, log.read_text())
+            time.sleep(0.3)
+        assert httpx.get(f"http://127.0.0.1:{port}/api/tasks").status_code == 401
+    finally:
+        server.send_signal(signal.SIGINT)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+    assert t("auth_cli.listening", url=f"http://127.0.0.1:{port}") in log.read_text()
+
+
+def _worker_processes(pid: int) -> list[int]:
+    """The children of `pid` that serve requests (not multiprocessing's helper processes)."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return []
+    workers = []
+    for child in children:
+        try:
+            command = Path(f"/proc/{child}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"spawn_main" in command:
+            workers.append(int(child))
+    return workers

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +11,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from service.auth.service import session_cookie
+from service.auth.sessions import SESSION_COOKIE
 from service.clock import FixedClock
 from service.config import Settings
 from service.database import SessionFactory
@@ -270,8 +272,9 @@ def test_a_save_racing_another_gets_409_with_the_winners_state(
 
     raced: list[bool] = []
 
-    def the_other_saves_first(*_args: Any) -> None:
-        if raced:
+    def the_other_saves_first(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        # Just before our UPDATE of the task reaches the database (after our read).
+        if raced or "UPDATE TASKS" not in statement.upper():
             return
         raced.append(True)
         with SessionFactory(bind=engine) as other:
@@ -286,9 +289,9 @@ def test_a_save_racing_another_gets_409_with_the_winners_state(
             )
             other.commit()
 
-    with SessionFactory(bind=engine) as ours:
-        event.listen(ours, "before_flush", the_other_saves_first)
-        with pytest.raises(AppError) as raised:
+    event.listen(engine, "before_cursor_execute", the_other_saves_first)
+    try:
+        with SessionFactory(bind=engine) as ours, pytest.raises(AppError) as raised:
             task_service.update_status(
                 ours,
                 user=user,
@@ -298,7 +301,9 @@ def test_a_save_racing_another_gets_409_with_the_winners_state(
                 clock=clock,
                 settings=settings,
             )
-        ours.rollback()
+    finally:
+        event.remove(engine, "before_cursor_execute", the_other_saves_first)
+    assert raced == [True]
     assert raised.value.status == 409
     assert raised.value.code == "task.conflict"
     current = raised.value.details["task"]
@@ -306,6 +311,63 @@ def test_a_save_racing_another_gets_409_with_the_winners_state(
     session.expire_all()
     assert session.get(Task, world.health_task.id).state == TaskState.DANG_THUC_HIEN  # type: ignore[union-attr]
     assert len(session.scalars(select(StatusUpdate)).all()) == 1
+
+
+def test_a_task_the_session_already_holds_reads_the_update(
+    session: Session, world: World, settings: Settings, clock: FixedClock
+) -> None:
+    """The update is written with plain SQL: a `Task` loaded earlier in the same session must
+    not keep showing the old state (the demo data and scripts update through one session)."""
+    task = session.get(Task, world.health_task.id)
+    assert task is not None
+    assert task.version == 1
+    task_service.update_status(
+        session,
+        user=world.users["health"],
+        task_id=task.id,
+        data=StatusUpdateCreate(version=1, state=TaskState.HOAN_THANH, narrative="Xong"),
+        files=[],
+        clock=clock,
+        settings=settings,
+    )
+    assert (task.state, task.progress, task.version) == (TaskState.HOAN_THANH, 100, 2)
+    assert task.completed_on == date(2025, 6, 2)
+    assert task.updated_at == clock()
+
+
+def test_the_task_routes_check_the_caller_like_every_route(
+    api: TestClient, session: Session, world: World, settings: Settings, clock: FixedClock
+) -> None:
+    """They sign the caller in inside their one worker-thread call (`CallerDep`): the same
+    refusals as `CurrentUser`, and nothing written."""
+    before = written(session, settings.data_dir)
+    url = f"/api/tasks/{world.health_task.id}/updates"
+    body = {"version": 1, "state": "dang_thuc_hien", "progress": 5}
+
+    assert api.post(url, json=body).status_code == 401
+    assert api.get("/api/tasks").status_code == 401
+    bad_token = api.post(url, json=body, headers={"Authorization": "Bearer khong-dung"})
+    assert bad_token.status_code == 401
+    assert bad_token.json()["error"]["code"] == "auth.required"
+
+    user = world.users["health"]
+    cookie = {"Cookie": f"{SESSION_COOKIE}={session_cookie(settings, user=user, now=clock())}"}
+    cross_site = api.post(
+        url, json=body, headers={**cookie, "Origin": "https://ke-xau.example.com"}
+    )
+    assert cross_site.status_code == 403
+    assert cross_site.json()["error"]["code"] == "auth.bad_origin"
+
+    user.is_active = False
+    session.commit()
+    assert api.post(url, json=body, headers=world.headers["health"]).status_code == 401
+    assert api.get("/api/tasks", headers=cookie).status_code == 401
+    assert written(session, settings.data_dir) == before
+
+    user.is_active = True
+    session.commit()
+    same_site = api.post(url, json=body, headers={**cookie, "Origin": "http://testserver"})
+    assert same_site.status_code == 201, same_site.text
 
 
 @pytest.mark.parametrize("who", ["health", "lead", "admin"])
