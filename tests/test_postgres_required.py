@@ -44,7 +44,8 @@ def test_postgres_tests_skipped_for_want_of_a_server_fail_the_run() -> None:
 
 
 @pytest.mark.postgres
-def test_a_postgres_test_skipping_for_another_reason_does_not(_postgres_server_url: str) -> None:
+@pytest.mark.usefixtures("_postgres_server_url")  # skips, like any PostgreSQL test, without one
+def test_a_postgres_test_skipping_for_another_reason_does_not() -> None:
     result = _run("postgresql and (unreadable_template or libreoffice)")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 passed, 1 skipped" in result.stdout
