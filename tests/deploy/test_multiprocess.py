@@ -22,6 +22,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from service.database import SessionFactory, make_engine
+from service.i18n import t
 from service.models import (
     Notification,
     NotificationStatus,
@@ -76,10 +77,22 @@ def wait_for_outbox_to_drain(engine: Engine, *, timeout: float) -> None:
     raise AssertionError(f"the outbox still has {waiting} e-mail(s) waiting")
 
 
+def wait_until_started(scheduler: Dondoc, *, timeout: float = 90) -> None:
+    """Until the scheduler logs that it runs: both must be up before the e-mails are queued."""
+    started = t("notify.log_started", sweep=15, digest="07:30", dispatch=1)
+    deadline = time.monotonic() + timeout
+    while started not in scheduler.output:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the scheduler did not start:\n{scheduler.output}")
+        time.sleep(0.2)
+
+
 @pytest.fixture
 def smtp() -> Iterator[SmtpSink]:
-    # A little slow per message, so the two schedulers' dispatches overlap.
-    sink = SmtpSink(delay=0.02).start()
+    # Slow enough that the two schedulers' dispatches overlap whatever the timing: the dozen
+    # e-mails take over 2 s, so the other scheduler's tick (every second) comes while the first
+    # is still draining the outbox and claims the next batch. (0.02 s let one take them all.)
+    sink = SmtpSink(delay=0.2).start()
     yield sink
     sink.stop()
 
@@ -115,6 +128,8 @@ def test_two_web_processes_and_two_schedulers_lose_nothing_and_send_once(
                 )
             servers = [future.result() for future in webs]
         processes.extend(server for server, _ in servers)
+        for scheduler in processes[:2]:
+            wait_until_started(scheduler)
         bases = [base for _, base in servers]
 
         outcome = Outcome()
