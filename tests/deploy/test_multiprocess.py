@@ -182,9 +182,8 @@ def test_two_web_processes_and_two_schedulers_lose_nothing_and_send_once(
 
     if outcome.server_errors:
         warnings.warn(
-            f"{outcome.server_errors} status update(s) answered 500 instead of 409: "
-            "service/tasks/service.py update_status reads the task again on a session whose "
-            "flush failed (PendingRollbackError)",
+            f"{outcome.server_errors} status update(s) answered 500 instead of 409 on a "
+            "version race: see the web processes' logs",
             stacklevel=1,
         )
 
