@@ -62,13 +62,7 @@ class Unit:
     def spellings(self) -> tuple[str, ...]:
         """The committee's name and its aliases: with and without the unit word, and the unit's
         own name, which plans use for its committee ("giao xã Tân Hòa ...")."""
-        return (
-            self.committee,
-            self.short_name,
-            f"Ủy ban nhân dân {self.place}",
-            f"UBND {self.place}",
-            self.name,
-        )
+        return (self.committee, self.short_name, *self.without_unit_word(), self.name)
 
     def without_unit_word(self) -> tuple[str, ...]:
         return (f"Ủy ban nhân dân {self.place}", f"UBND {self.place}")
