@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ from service.database import parse_database_url
 from service.demo import DEMO_PASSWORD
 from service.i18n import t
 from service.models import ApiToken, User, UserRole
+from tests.deploy.processes import free_port, serve
 
 # How errors are reported does not depend on the database: those tests run once, on SQLite (each
 # is a subprocess of a few seconds). What writes runs on both backends.
@@ -214,16 +214,10 @@ def test_serve_with_an_unreachable_database_says_so(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def test_serve_demo_starts_a_service_one_can_sign_in_to(
     empty_database_url: str, tmp_path: Path
 ) -> None:
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "serve.log"
     with log.open("w") as out:
         server = subprocess.Popen(
@@ -279,42 +273,18 @@ def test_serve_demo_starts_a_service_one_can_sign_in_to(
 @error_shape_only
 def test_serve_with_workers_runs_that_many_processes(database_url: str, tmp_path: Path) -> None:
     """`--workers 2`: two processes serve the same port (what a 2-core machine needs)."""
-    port = _free_port()
-    log = tmp_path / "serve.log"
-    with log.open("w") as out:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "service", "serve", "--port", str(port), "--workers", "2"],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env={
-                **os.environ,
-                "DONDOC_DATABASE_URL": database_url,
-                "DONDOC_DATA_DIR": str(tmp_path),
-                "DONDOC_ENVIRONMENT": "test",
-            },
-        )
+    server, base = serve(
+        "--workers", "2", database_url=database_url, data_dir=tmp_path, log=tmp_path / "serve.log"
+    )
     try:
         deadline = time.monotonic() + 90
-        while True:
-            assert server.poll() is None, log.read_text()
-            workers = _worker_processes(server.pid)
-            try:
-                answered = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-            except httpx.TransportError:
-                answered = None
-            if answered is not None and answered.status_code == 200 and len(workers) == 2:
-                break
-            assert time.monotonic() < deadline, (workers, log.read_text())
+        while len(workers := _worker_processes(server.process.pid)) != 2:
+            assert time.monotonic() < deadline, (workers, server.output)
             time.sleep(0.3)
-        assert httpx.get(f"http://127.0.0.1:{port}/api/tasks").status_code == 401
+        assert httpx.get(f"{base}/api/tasks").status_code == 401
     finally:
-        server.send_signal(signal.SIGINT)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-    assert t("auth_cli.listening", url=f"http://127.0.0.1:{port}") in log.read_text()
+        server.stop()
+    assert t("auth_cli.listening", url=base) in server.output
 
 
 def _worker_processes(pid: int) -> list[int]:

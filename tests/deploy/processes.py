@@ -108,9 +108,14 @@ class Dondoc:
 
 
 def serve(
-    *, database_url: str, data_dir: Path, log: Path, port: int | None = None, **settings: str
+    *args: str,
+    database_url: str,
+    data_dir: Path,
+    log: Path,
+    port: int | None = None,
+    **settings: str,
 ) -> tuple[Dondoc, str]:
-    """`dondoc serve` on loopback, answering /healthz: the process and its base URL."""
+    """`dondoc serve ARGS...` on loopback, answering /healthz: the process and its base URL."""
     port = port or free_port()
     server = Dondoc(
         "serve",
@@ -118,6 +123,7 @@ def serve(
         "127.0.0.1",
         "--port",
         str(port),
+        *args,
         database_url=database_url,
         data_dir=data_dir,
         log=log,
