@@ -158,6 +158,22 @@ def _send_queued_mail(settings: Settings) -> None:
     worker.join(timeout=60)
 
 
+LINK = re.compile(r"http://127\.0\.0\.1:\d+/auth/link/\S+")
+
+
+def _e_mailed_link(page: Any, live: LiveServer, sink: SmtpSink, email: str, *, button: str) -> str:
+    """Ask for a sign-in link with the page's form; the link in the one e-mail that comes."""
+    page.locator("#link-email").fill(email)
+    page.get_by_role("button", name=button).click()
+    page.get_by_role("status").wait_for()
+    _send_queued_mail(live.settings)
+    mail = sink.take()
+    assert [message.to for message in mail] == [email]
+    link = LINK.search(mail[0].text())
+    assert link, mail[0].text()
+    return link.group(0)
+
+
 def test_focal_point_signs_in_by_email_updates_a_task_and_submits_a_report(
     live: LiveServer,
     smtp: SmtpSink,  # noqa: F811
@@ -171,17 +187,9 @@ def test_focal_point_signs_in_by_email_updates_a_task_and_submits_a_report(
 
     page = _page(chromium)
     page.goto(f"{live.url}/sign-in")
-    page.locator("#link-email").fill(health.email)
-    page.get_by_role("button", name="Gửi liên kết đăng nhập").click()
-    page.get_by_role("status").wait_for()
+    link = _e_mailed_link(page, live, smtp, health.email, button="Gửi liên kết đăng nhập")
 
-    _send_queued_mail(live.settings)
-    mail = smtp.take()
-    assert [message.to for message in mail] == [health.email]
-    link = re.search(r"http://127\.0\.0\.1:\d+/auth/link/\S+", mail[0].text())
-    assert link, mail[0].text()
-
-    page.goto(link.group(0))
+    page.goto(link)
     assert page.url.endswith("/tasks")
     assert page.get_by_role("heading", name="Nhiệm vụ của tôi").is_visible()
     _shoot(chromium, page, "tasks", f"{live.url}/tasks")
@@ -223,34 +231,24 @@ def test_a_used_sign_in_link_shows_a_page_that_sends_a_new_one(
     session.commit()
     page = _page(chromium)
     page.goto(f"{live.url}/sign-in")
-    page.locator("#link-email").fill(health.email)
-    page.get_by_role("button", name="Gửi liên kết đăng nhập").click()
-    page.get_by_role("status").wait_for()
-    _send_queued_mail(live.settings)
-    link = re.search(r"http://127\.0\.0\.1:\d+/auth/link/\S+", smtp.take()[0].text())
-    assert link
-    page.goto(link.group(0))
+    link = _e_mailed_link(page, live, smtp, health.email, button="Gửi liên kết đăng nhập")
+    page.goto(link)
     assert page.url.endswith("/tasks")
     page.context.close()
 
     # The same link again, in another browser (a forwarded e-mail, a second click later on).
     other = _page(chromium)
-    answer = other.goto(link.group(0))
+    answer = other.goto(link)
 
     assert answer is not None
     assert answer.status == 400
     alert = other.get_by_role("alert")
     assert "Liên kết đăng nhập này không dùng được nữa" in alert.inner_text()
     assert other.get_by_role("heading", name="Đăng nhập", exact=True).is_visible()
-    _shoot(chromium, other, "link-invalid", link.group(0))
-    other.locator("#link-email").fill(health.email)
-    other.get_by_role("button", name="Gửi liên kết mới").click()
-    other.get_by_role("status").wait_for()
-    _send_queued_mail(live.settings)
-    fresh = re.search(r"http://127\.0\.0\.1:\d+/auth/link/\S+", smtp.take()[0].text())
-    assert fresh
-    assert fresh.group(0) != link.group(0)
-    other.goto(fresh.group(0))
+    _shoot(chromium, other, "link-invalid", link)
+    fresh = _e_mailed_link(other, live, smtp, health.email, button="Gửi liên kết mới")
+    assert fresh != link
+    other.goto(fresh)
     assert other.url.endswith("/tasks")
     other.context.close()
 
